@@ -1,0 +1,52 @@
+/**
+ * Every refusal Veil makes carries a stable code (for scripts, logs and metrics) and a message a
+ * school's IT technician or safeguarding lead can act on. Codes never change meaning; add new ones.
+ */
+export const ERROR_CODES = {
+  UNSUPPORTED_FORMAT: 415,
+  FILE_TOO_LARGE: 413,
+  PIXEL_LIMIT: 413,
+  FRAME_LIMIT: 413,
+  CORRUPT_IMAGE: 422,
+  EMPTY_FILE: 400,
+  FACES_HELD: 202,
+  MODEL_UNAVAILABLE: 503,
+  QUEUE_UNAVAILABLE: 503,
+  STORAGE_UNAVAILABLE: 503,
+  TIMEOUT: 504,
+  BAD_REQUEST: 400,
+  INTERNAL: 500,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class VeilError extends Error {
+  override readonly name = 'VeilError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** The HTTP status a proxy answers with when this error ends an upload. */
+  get status(): number {
+    return ERROR_CODES[this.code];
+  }
+
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export function isVeilError(err: unknown): err is VeilError {
+  return err instanceof VeilError;
+}
+
+/** Anything thrown that is not already a VeilError becomes INTERNAL, keeping the cause for logs. */
+export function toVeilError(err: unknown): VeilError {
+  if (isVeilError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new VeilError('INTERNAL', `Unexpected error: ${message}`, { cause: err });
+}

@@ -15,7 +15,20 @@ export const ERROR_CODES = {
   STORAGE_UNAVAILABLE: 503,
   TIMEOUT: 504,
   BAD_REQUEST: 400,
+  NOT_FOUND: 404,
   INTERNAL: 500,
+  /** The client went away mid-upload (nginx's 499); nobody sees the answer, logs and metrics do. */
+  CANCELLED: 499,
+  /** Admin pages and API: not signed in, or a wrong bearer token. */
+  UNAUTHORIZED: 401,
+  /** Admin pages and API: signed in, but the role may not do this (or the CSRF check failed). */
+  FORBIDDEN: 403,
+  /** A review decision on an item that is no longer in a state that allows it. */
+  CONFLICT: 409,
+  /** Too many failed sign-ins from one user name or address. */
+  RATE_LIMITED: 429,
+  /** The CMS refused or did not answer when Veil published an approved photo. */
+  PUBLISH_FAILED: 502,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

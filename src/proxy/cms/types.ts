@@ -1,0 +1,45 @@
+import type { VeilError } from '../../pipeline/errors.js';
+
+/** Why an upload is not forwarded: held for a person to review, or refused. */
+export type UploadProblem =
+  | { kind: 'held'; uploadId: string; reference: string; message: string }
+  | { kind: 'refused'; uploadId?: string; error: VeilError };
+
+/** What an adapter may use to word its answer. */
+export interface ProblemDetails {
+  url: URL;
+  /** Short text fields of the form read before the problem (e.g. WordPress's `action`). */
+  fields: Readonly<Record<string, string>>;
+  /** The client's name for the file concerned: untrusted, escape before showing it. */
+  filename?: string;
+  /** The client's Accept header. */
+  accept: string | null;
+}
+
+/** An adapter's claim on a request: how its body carries files, and how to answer in its CMS's words. */
+export interface UploadMatch {
+  /**
+   * `multipart`: a multipart/form-data body; `raw`: the body is the file itself; `inspect`: a
+   * small body (at most maxUploadBytes) read whole and judged by `inspect`, then forwarded unchanged.
+   */
+  body: 'multipart' | 'raw' | 'inspect';
+  /** For `inspect` bodies: a VeilError refuses the request (e.g. a file hidden in base64). */
+  inspect?: (body: Uint8Array) => VeilError | undefined;
+  /** Who the request says is uploading (a cookie or Basic auth user): a hint for the audit trail only. */
+  user?: string;
+  /** The answer the CMS's own uploader shows when an upload fails: same shape, Veil's message. */
+  respond(problem: UploadProblem, details: ProblemDetails): Response;
+}
+
+/**
+ * Knows one CMS's upload requests. Adapters are tried in order, most specific first; the generic
+ * multipart and raw-body adapters come last and claim every request with a body, so an unknown
+ * upload route still has its pictures sanitised (only the answer format is generic). Rebuilding the
+ * request follows from `body`: the proxy replaces image parts or the raw body the same way for all.
+ */
+export interface CmsAdapter {
+  /** Short name, recorded as UploadContext.cms. */
+  readonly name: string;
+  /** Decides from method, URL and headers only; the body is not read yet. */
+  match(req: Request, url: URL): UploadMatch | undefined;
+}

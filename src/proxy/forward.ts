@@ -1,0 +1,235 @@
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
+import { hopByHopNames, setForwardedHeaders, withoutHopByHop } from './headers.js';
+import type { ForwardHints, Forwarder } from './types.js';
+
+export interface ForwardOptions extends ForwardHints {
+  trustProxy?: boolean;
+  agent?: http.Agent;
+}
+
+/** Bodies of these answers are empty by definition; a Response may not carry one. */
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
+
+/**
+ * Streams `req` to the CMS at `upstream` and its answer back, untouched: raw path and query,
+ * streamed bodies both ways, no redirect following, Content-Encoding left alone. node:http is used
+ * rather than fetch because fetch (undici) decompresses gzip answers and follows redirects.
+ * An unreachable CMS becomes a 502 with a plain-text explanation; never throws.
+ */
+export async function forwardRequest(req: Request, upstream: URL, options: ForwardOptions = {}): Promise<Response> {
+  const hasBody = requestHasBody(req);
+  const first = await exchange(req, upstream, options, hasBody);
+  // A kept-alive connection the CMS closed just as it was reused: safe to try once more when no
+  // body was sent (the Node documentation's advice for keep-alive agents).
+  if (first instanceof StaleConnection) return settle(await exchange(req, upstream, options, hasBody));
+  return first;
+}
+
+class StaleConnection {
+  constructor(readonly response: Response) {}
+}
+
+function settle(result: Response | StaleConnection): Response {
+  return result instanceof StaleConnection ? result.response : result;
+}
+
+function exchange(req: Request, upstream: URL, options: ForwardOptions, hasBody: boolean): Promise<Response | StaleConnection> {
+  const signal = options.signal ?? req.signal;
+  const headers = upstreamHeaders(req, options, hasBody);
+  const transport = upstream.protocol === 'https:' ? https : http;
+
+  return new Promise<Response | StaleConnection>((resolve) => {
+    let answered = false;
+    const answer = (res: Response | StaleConnection): void => {
+      if (!answered) {
+        answered = true;
+        resolve(res);
+      }
+    };
+    if (signal?.aborted) {
+      answer(badGateway('the visitor closed the connection before the request was sent'));
+      return;
+    }
+
+    const outgoing = transport.request({
+      protocol: upstream.protocol,
+      hostname: upstream.hostname.replace(/^\[|\]$/g, ''),
+      port: upstream.port || undefined,
+      method: req.method,
+      path: upstreamPath(upstream, req, options.rawTarget),
+      headers: toNodeHeaders(headers),
+      agent: options.agent,
+      // TLS must name the CMS's server, not the public Host header the CMS is given.
+      servername: upstream.protocol === 'https:' ? upstream.hostname : undefined,
+    });
+
+    const abort = (): void => {
+      outgoing.destroy(new Error('The visitor closed the connection.'));
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    outgoing.once('close', () => signal?.removeEventListener('abort', abort));
+
+    outgoing.once('response', (incoming) => {
+      try {
+        answer(toWebResponse(incoming, req.method, () => outgoing.destroy()));
+      } catch (err) {
+        incoming.destroy();
+        answer(badGateway(`the website's server sent an answer Veil cannot pass on (${(err as Error).message})`));
+      }
+    });
+    outgoing.on('error', (err: NodeJS.ErrnoException) => {
+      const response = badGateway(describeNetworkError(err));
+      const retry = !hasBody && outgoing.reusedSocket && err.code === 'ECONNRESET' && !signal?.aborted;
+      answer(retry ? new StaleConnection(response) : response);
+    });
+
+    if (hasBody && req.body) {
+      const source = Readable.fromWeb(req.body as import('node:stream/web').ReadableStream<Uint8Array>);
+      source.on('error', (err) => outgoing.destroy(err));
+      // The CMS may answer before reading everything (e.g. its own 413): stop reading the client then.
+      outgoing.once('close', () => source.destroy());
+      source.pipe(outgoing);
+    } else {
+      outgoing.end();
+    }
+  });
+}
+
+/** The default Node forwarder: a keep-alive agent per upstream, hints passed through. */
+export function createNodeForwarder(upstream: URL, options: { trustProxy?: boolean; agent?: http.Agent } = {}): Forwarder {
+  const agent = options.agent ?? new (upstream.protocol === 'https:' ? https.Agent : http.Agent)({ keepAlive: true });
+  return (req, hints = {}) => forwardRequest(req, upstream, { ...hints, trustProxy: options.trustProxy, agent });
+}
+
+/**
+ * HTTP/1.1 says a request has a body when it has Content-Length or Transfer-Encoding. A Web
+ * Request built in code may carry a stream without either; then it is sent chunked.
+ */
+function requestHasBody(req: Request): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD' || !req.body) return false;
+  if (req.headers.has('transfer-encoding') || req.headers.has('content-length')) return true;
+  return !['DELETE', 'OPTIONS', 'TRACE'].includes(req.method);
+}
+
+function upstreamHeaders(req: Request, options: ForwardOptions, hasBody: boolean): Headers {
+  const headers = withoutHopByHop(req.headers);
+  // Node already answered any `Expect: 100-continue` for the client; the CMS must not be asked again.
+  headers.delete('expect');
+  const url = new URL(req.url);
+  const host = req.headers.get('host') ?? url.host;
+  // The client's Host is kept so the CMS builds its own public URLs.
+  headers.set('host', host);
+  setForwardedHeaders(headers, {
+    clientIp: options.clientIp,
+    protocol: options.protocol ?? (url.protocol === 'https:' ? 'https' : 'http'),
+    host,
+    trustProxy: options.trustProxy,
+  });
+  if (!hasBody) headers.delete('content-length');
+  else if (!headers.has('content-length')) headers.set('transfer-encoding', 'chunked');
+  return headers;
+}
+
+/** The upstream base path (if any) followed by the request-target as the client sent it. */
+function upstreamPath(upstream: URL, req: Request, rawTarget: string | undefined): string {
+  const base = upstream.pathname.replace(/\/+$/, '');
+  let target = rawTarget;
+  if (!target || !target.startsWith('/') || /[^\u0021-\u00ff]/.test(target)) {
+    const url = new URL(req.url);
+    target = url.pathname + url.search;
+  }
+  return base + target;
+}
+
+function toNodeHeaders(headers: Headers): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  for (const [name, value] of headers) {
+    const previous = out[name];
+    if (previous === undefined) out[name] = value;
+    else out[name] = Array.isArray(previous) ? [...previous, value] : [String(previous), value];
+  }
+  return out;
+}
+
+function toWebResponse(incoming: http.IncomingMessage, method: string, abortUpstream: () => void): Response {
+  const drop = hopByHopNames(incoming.headers.connection ?? null);
+  const headers = new Headers();
+  const raw = incoming.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (!drop.has(name)) headers.append(name, raw[i + 1]!);
+  }
+  const status = incoming.statusCode ?? 502;
+  const noBody = method === 'HEAD' || NULL_BODY_STATUSES.has(status);
+  if (noBody) incoming.resume();
+  return new Response(noBody ? null : nodeToWebStream(incoming, abortUpstream), {
+    status,
+    statusText: incoming.statusMessage ?? '',
+    headers,
+  });
+}
+
+/** Chunks are handed on as they arrive; reading pauses while the client is slower than the CMS. */
+function nodeToWebStream(incoming: http.IncomingMessage, abortUpstream: () => void): ReadableStream<Uint8Array> {
+  let finished = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        incoming.on('data', (chunk: Buffer) => {
+          if (finished) return;
+          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if ((controller.desiredSize ?? 0) <= 0) incoming.pause();
+        });
+        incoming.once('end', () => {
+          finished = true;
+          controller.close();
+        });
+        incoming.once('error', (err) => {
+          if (finished) return;
+          finished = true;
+          controller.error(err);
+        });
+        incoming.once('close', () => {
+          if (finished) return;
+          finished = true;
+          controller.error(new Error("The website's server closed the connection mid-answer."));
+        });
+      },
+      pull() {
+        incoming.resume();
+      },
+      cancel() {
+        finished = true;
+        incoming.destroy();
+        abortUpstream();
+      },
+    },
+    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
+  );
+}
+
+function describeNetworkError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return "the website's server refused the connection (is it running?)";
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return "the website's server name could not be found";
+    case 'ETIMEDOUT':
+      return "the website's server did not answer in time";
+    case 'ECONNRESET':
+      return "the website's server closed the connection without answering";
+    default:
+      return `the website's server could not be reached (${err.code ?? err.message})`;
+  }
+}
+
+/** A 502 that says what went wrong in words a school's IT technician can act on. */
+export function badGateway(reason: string): Response {
+  return new Response(`502 Bad Gateway: Veil could not get an answer from the website's server: ${reason}.\n`, {
+    status: 502,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+  });
+}

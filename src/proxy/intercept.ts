@@ -1,0 +1,209 @@
+import { VeilError, isVeilError, toVeilError } from '../pipeline/errors.js';
+import type { ProblemDetails, UploadMatch, UploadProblem } from './cms/types.js';
+import { looksLikeImage } from './looks-like-image.js';
+import { readMultipartUpload, type FormPart } from './multipart-read.js';
+import { rebuildMultipart, type PartReplacement } from './multipart-rebuild.js';
+import { sniffRawBody } from './raw-read.js';
+import { sanitiseAll } from './run-sanitiser.js';
+import { bodyTooLarge, compressedBody } from './upload-errors.js';
+import type { ProxyLimits, SanitiseUpload, UploadContext, UploadEvent, UploadFile } from './types.js';
+
+export interface InterceptOptions {
+  sanitise: SanitiseUpload;
+  /** Sends a request to the CMS (hints already bound). */
+  forward: (req: Request) => Promise<Response>;
+  limits: ProxyLimits;
+  spoolDir: string;
+  onUpload?: (event: UploadEvent) => void;
+}
+
+/** Headers that describe the old body and would be wrong for the rebuilt one. */
+const BODY_HEADERS = ['content-length', 'transfer-encoding', 'content-type', 'content-disposition', 'content-md5', 'digest', 'content-digest', 'repr-digest'];
+
+/**
+ * Handles a request an adapter claimed: a body without pictures goes on untouched; pictures are
+ * sanitised and the request rebuilt around the sanitised bytes; anything held, refused or failed
+ * is answered in the CMS's own format and nothing is forwarded. Never throws.
+ */
+export async function interceptUpload(req: Request, url: URL, match: UploadMatch, ctx: UploadContext, options: InterceptOptions): Promise<Response> {
+  const run = new UploadRun(req, url, match, ctx, options);
+  try {
+    const encoding = req.headers.get('content-encoding');
+    if (encoding && encoding.trim().toLowerCase() !== 'identity') throw compressedBody(encoding);
+    if (match.body === 'multipart') return await run.multipart();
+    return match.body === 'inspect' ? await run.inspected() : await run.raw();
+  } catch (err) {
+    // A body that stopped arriving because the client left is a cancellation, not Veil's fault.
+    const error = req.signal.aborted && !isVeilError(err) ? new VeilError('CANCELLED', 'The upload was cancelled: the connection closed before it arrived.', { cause: err }) : toVeilError(err);
+    return run.refuse(error);
+  }
+}
+
+class UploadRun {
+  private readonly started = performance.now();
+  private readonly fields: Record<string, string> = {};
+  private filename?: string;
+  private images = 0;
+
+  constructor(
+    private readonly req: Request,
+    private readonly url: URL,
+    private readonly match: UploadMatch,
+    private readonly ctx: UploadContext,
+    private readonly options: InterceptOptions,
+  ) {}
+
+  async multipart(): Promise<Response> {
+    const { limits } = this.options;
+    if (declaredLength(this.req) > limits.maxBodyBytes) throw bodyTooLarge(limits.maxBodyBytes);
+    const upload = await readMultipartUpload(this.req.body!, this.req.headers.get('content-type') ?? '', {
+      maxUploadBytes: limits.maxUploadBytes,
+      maxBodyBytes: limits.maxBodyBytes,
+      spoolDir: this.options.spoolDir,
+      onField: (name, value) => {
+        this.fields[name] ??= value;
+      },
+      onFile: (_name, filename) => {
+        this.filename = filename;
+      },
+    });
+    let handedOver = false;
+    try {
+      this.images = upload.images.length;
+      if (upload.images.length > 0) this.filename = upload.images[0]!.filename;
+      if (upload.images.length === 0) {
+        handedOver = true;
+        // No picture: the original bytes, with the original headers.
+        return await this.options.forward(this.withBody(this.req.headers, upload.spool.stream([{ start: 0, end: upload.size }])));
+      }
+      const files: UploadFile[] = [];
+      for (const part of upload.images) {
+        files.push({ bytes: await upload.spool.read(part.dataStart, part.dataEnd), filename: part.filename, declaredType: part.mimeType, field: part.name });
+      }
+      const result = await sanitiseAll(files, this.ctx, this.options.sanitise, this.options.limits.uploadTimeoutMs, this.req.signal);
+      if (!result.ok) return this.answerProblem(result.problem, result.outcomes, fileOf(upload.images, result.outcomes, result.problem));
+      const replacements = new Map<FormPart, PartReplacement>();
+      upload.images.forEach((part, i) => replacements.set(part, result.outcomes[i]!));
+      const rebuilt = rebuildMultipart(upload, replacements);
+      handedOver = true;
+      const headers = replaceBodyHeaders(this.req.headers, { 'content-type': rebuilt.contentType, 'content-length': String(rebuilt.contentLength) });
+      const res = await this.options.forward(this.withBody(headers, rebuilt.body));
+      this.emit('sanitised', result.outcomes.map((o) => o.uploadId), { upstreamStatus: res.status });
+      return res;
+    } finally {
+      if (!handedOver) await upload.spool.close();
+    }
+  }
+
+  async raw(): Promise<Response> {
+    const { limits } = this.options;
+    const sniffed = await sniffRawBody(this.req.body!, { maxUploadBytes: limits.maxUploadBytes, declaredLength: declaredLength(this.req) });
+    if (sniffed.kind === 'not-image') return this.options.forward(this.withBody(this.req.headers, sniffed.body));
+
+    this.images = 1;
+    this.filename = dispositionFilename(this.req.headers.get('content-disposition'));
+    const file: UploadFile = { bytes: sniffed.bytes, filename: this.filename, declaredType: this.req.headers.get('content-type') ?? undefined };
+    const result = await sanitiseAll([file], this.ctx, this.options.sanitise, limits.uploadTimeoutMs, this.req.signal);
+    if (!result.ok) return this.answerProblem(result.problem, result.outcomes, this.filename);
+    const sanitised = result.outcomes[0]!;
+    const headers = replaceBodyHeaders(this.req.headers, {
+      'content-type': sanitised.contentType.replace(/[\r\n]/g, ''),
+      'content-length': String(sanitised.bytes.byteLength),
+      'content-disposition': attachmentDisposition(sanitised.filename),
+    });
+    const res = await this.options.forward(this.withBody(headers, sanitised.bytes));
+    this.emit('sanitised', [sanitised.uploadId], { upstreamStatus: res.status });
+    return res;
+  }
+
+  async inspected(): Promise<Response> {
+    const bytes = await readWhole(this.req.body!, this.options.limits.maxUploadBytes);
+    if (looksLikeImage(bytes)) throw new VeilError('UNSUPPORTED_FORMAT', 'Pictures cannot be uploaded this way through Veil; please use the website\'s media library.');
+    const refusal = this.match.inspect?.(bytes);
+    if (refusal) throw refusal;
+    return this.options.forward(this.withBody(this.req.headers, bytes));
+  }
+
+  refuse(error: VeilError): Response {
+    return this.answerProblem({ kind: 'refused', error }, [], this.filename);
+  }
+
+  private answerProblem(problem: UploadProblem, outcomes: Array<{ uploadId?: string }>, filename: string | undefined): Response {
+    const uploadIds = outcomes.map((o) => o.uploadId).filter((id): id is string => Boolean(id));
+    this.emit(problem.kind, uploadIds, problem.kind === 'refused' ? { error: { code: problem.error.code, message: problem.error.message } } : {});
+    const details: ProblemDetails = { url: this.url, fields: this.fields, filename, accept: this.req.headers.get('accept') };
+    return this.match.respond(problem, details);
+  }
+
+  private withBody(headers: Headers, body: ReadableStream<Uint8Array> | Uint8Array): Request {
+    return new Request(this.req.url, { method: this.req.method, headers, body, duplex: 'half', signal: this.req.signal } as RequestInit);
+  }
+
+  private emit(result: UploadEvent['result'], uploadIds: string[], extra: Pick<UploadEvent, 'error' | 'upstreamStatus'>): void {
+    if (!this.options.onUpload) return;
+    try {
+      this.options.onUpload({ ...this.ctx, result, images: this.images, uploadIds, ...extra, durationMs: Math.round(performance.now() - this.started) });
+    } catch {
+      // A logging hook must never change what happens to an upload.
+    }
+  }
+}
+
+/** The client's filename of the picture whose outcome is the problem, for the answer. */
+function fileOf(parts: FormPart[], outcomes: unknown[], problem: unknown): string | undefined {
+  const at = outcomes.indexOf(problem);
+  return parts[at >= 0 ? at : 0]?.filename;
+}
+
+/** The whole body, refused with FILE_TOO_LARGE past `max` bytes. */
+async function readWhole(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > max) {
+      await reader.cancel().catch(() => undefined);
+      throw bodyTooLarge(max);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, length);
+}
+
+function declaredLength(req: Request): number {
+  const value = Number(req.headers.get('content-length') ?? '');
+  return Number.isFinite(value) ? value : 0;
+}
+
+function replaceBodyHeaders(original: Headers, replacements: Record<string, string>): Headers {
+  const headers = new Headers(original);
+  for (const name of BODY_HEADERS) headers.delete(name);
+  for (const [name, value] of Object.entries(replacements)) headers.set(name, value);
+  return headers;
+}
+
+/** `attachment; filename="..."`, with an RFC 5987 form too when the name is not plain ASCII. */
+function attachmentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const value = `attachment; filename="${ascii}"`;
+  return ascii === filename ? value : `${value}; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+/** The filename a raw upload declares (`filename*` preferred, as WordPress and RFC 6266 do). */
+export function dispositionFilename(header: string | null): string | undefined {
+  if (!header) return undefined;
+  const extended = /filename\*\s*=\s*([\w-]+)'[^']*'([^;\s]+)/i.exec(header);
+  if (extended) {
+    try {
+      return decodeURIComponent(extended[2]!);
+    } catch {
+      // fall back to the plain parameter
+    }
+  }
+  const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(header);
+  if (!plain) return undefined;
+  return plain[1] !== undefined ? plain[1].replace(/\\(.)/g, '$1') : plain[2];
+}

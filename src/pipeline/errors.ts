@@ -29,6 +29,11 @@ export const ERROR_CODES = {
   RATE_LIMITED: 429,
   /** The CMS refused or did not answer when Veil published an approved photo. */
   PUBLISH_FAILED: 502,
+  /**
+   * Veil's processing service could not take the photo: at the edge, unreachable, too slow to
+   * connect or answering with an error; on the service, unable to check the call (replay store down).
+   */
+  INGEST_UNAVAILABLE: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

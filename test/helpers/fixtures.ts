@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { writeTags } from './exiftool.js';
 
 /** Real photos with real faces and real GPS EXIF, shipped by an npm package (no download). */
@@ -63,7 +63,7 @@ export class FixtureDir {
 }
 
 /** A photo-like base picture: a real demo photo, downscaled. */
-export async function basePhoto(width = 800): Promise<sharp.Sharp> {
+export async function basePhoto(width = 800): Promise<Sharp> {
   const pixels = await sharp(`${DEMO_DIR}/sample2.jpg`).resize(width).removeAlpha().toBuffer();
   return sharp(pixels);
 }

@@ -1,0 +1,54 @@
+import { ConfigError, loadConfig } from '../config.js';
+import { isVeilError } from '../pipeline/errors.js';
+import { createLogger } from '../ops/log.js';
+import { startVeil, type Role } from '../server.js';
+import { veilExtensions } from '../extensions.js';
+import { EXIT, line, type CommandIO } from './io.js';
+
+export const SERVE_USAGE = `Usage: veil start | veil proxy | veil worker
+
+  start    the proxy and a worker in one process (single-node mode). Without UPSTREAM_URL it
+           serves a demo site in place of a CMS; without a running Redis it starts a private one.
+  proxy    only the HTTP proxy (scale out: several proxies, workers elsewhere)
+  worker   only a queue worker
+
+Settings come from environment variables; see the README's settings table.`;
+
+/** Runs until SIGTERM/SIGINT, then stops gracefully: running uploads finish first. */
+export async function serveCommand(role: Role, argv: string[], io: CommandIO): Promise<number> {
+  if (argv.length > 0) {
+    line(io.stderr, `veil: unexpected argument "${argv[0]}"\n\n${SERVE_USAGE}`);
+    return EXIT.usage;
+  }
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      line(io.stderr, err.message);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel, io.stderr);
+  let veil;
+  try {
+    veil = await startVeil(config, role, veilExtensions, logger);
+  } catch (err) {
+    if (isVeilError(err)) {
+      logger.error('Veil could not start', { code: err.code, error: err.message });
+      return EXIT.failed;
+    }
+    throw err;
+  }
+  if (veil.url && io.stdout === process.stdout) line(io.stdout, `Veil is running at ${veil.url}`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info('stopping', { signal });
+      void veil.stop().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return EXIT.ok;
+}

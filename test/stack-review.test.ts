@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { veilExtensions } from '../src/extensions.js';
+import { detectFaces } from '../src/pipeline/faces.js';
+import { DEMO_PHOTO } from './helpers/fixtures.js';
+import { send } from './helpers/http.js';
+import { startStubUpstream, type StubUpstream } from './helpers/stub-upstream.js';
+import { startTestVeil, type TestVeil } from './helpers/veil-stack.js';
+
+/**
+ * The review queue wired into the running Veil: a held upload becomes an item a safeguarding
+ * lead can decide on, the decision re-runs the pipeline through the queue, a re-upload of the
+ * approved original passes, and everything is in the audit log.
+ */
+const TOKEN = 'test-admin-token-0123456789abcdef';
+const photo = readFileSync(DEMO_PHOTO);
+let cms: StubUpstream;
+let veil: TestVeil;
+const env = () => ({ UPSTREAM_URL: cms.url.toString(), FACE_POLICY: 'hold', VEIL_ADMIN_TOKEN: TOKEN, VEIL_SESSION_SECRET: 's'.repeat(40) });
+
+beforeAll(async () => {
+  cms = await startStubUpstream();
+  veil = await startTestVeil(env(), 'all', veilExtensions);
+});
+afterAll(async () => {
+  await veil?.close();
+  await cms?.close();
+});
+
+const api = (path: string, method = 'GET', body?: unknown) =>
+  send(veil.port, {
+    method,
+    path: `/_veil/api${path}`,
+    headers: [['Host', 'school.example'], ['Authorization', `Bearer ${TOKEN}`], ...(body ? ([['Content-Type', 'application/json'], ['Content-Length', String(JSON.stringify(body).length)]] as [string, string][]) : [])],
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+
+function restUpload() {
+  return send(veil.port, {
+    method: 'POST',
+    path: '/wp-json/wp/v2/media',
+    headers: [['Host', 'school.example'], ['Content-Type', 'image/jpeg'], ['Content-Disposition', 'attachment; filename="class-photo.jpg"'], ['Content-Length', String(photo.length)]],
+    body: photo,
+  });
+}
+
+describe('held photos under FACE_POLICY=hold', () => {
+  let itemId: string;
+
+  it('answer in the CMS format with a reference, and reach the review queue, not the CMS', async () => {
+    cms.requests.length = 0;
+    const answer = await restUpload();
+    expect(answer.status).toBe(403);
+    const body = JSON.parse(answer.body.toString());
+    expect(body.message).toMatch(/waiting for the safeguarding lead's review/);
+    expect(cms.requests).toHaveLength(0);
+    itemId = /Reference: (\S+)\./.exec(body.message)![1]!;
+
+    const list = JSON.parse((await api('/review')).body.toString());
+    const items = list.items ?? list;
+    expect(items.map((i: { id: string }) => i.id)).toContain(itemId);
+    expect((await send(veil.port, { path: '/_veil/api/review' })).status).toBe(401);
+  });
+
+  it('approve-redacted publishes a blurred, clean photo; the audit log has the upload and the decision', async () => {
+    const decided = await api(`/review/${itemId}/approve-redacted`, 'POST', { reason: 'consent on file for the class, faces blurred' });
+    expect(decided.status).toBe(200);
+    const approved = await api(`/review/${itemId}/approved`);
+    expect(approved.status).toBe(200);
+    const { data, info } = await sharp(approved.body).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect(await detectFaces({ data, width: info.width, height: info.height, channels: 3 }, { minFaceHeight: 16 })).toEqual([]);
+    expect((await sharp(approved.body).metadata()).exif).toBeUndefined();
+
+    const audit = JSON.parse((await api('/audit?format=json')).body.toString());
+    const records = audit.records ?? audit;
+    const types = records.map((r: { type: string }) => r.type);
+    expect(types).toEqual(expect.arrayContaining(['upload', 'review']));
+    expect(JSON.stringify(records)).not.toMatch(/37\.319|ILCE/); // never the metadata values
+  });
+
+  it('a re-upload of the same original passes with the approved decision', async () => {
+    cms.requests.length = 0;
+    const answer = await restUpload();
+    expect(answer.status).toBe(200);
+    expect(cms.requests).toHaveLength(1);
+    const received = cms.requests[0]!.body;
+    const { data, info } = await sharp(received).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect(await detectFaces({ data, width: info.width, height: info.height, channels: 3 }, { minFaceHeight: 16 })).toEqual([]);
+  });
+
+  it('a restart loses no held item', async () => {
+    cms.requests.length = 0;
+    const otherPhoto = await sharp(photo).resize(1000).jpeg().toBuffer();
+    const second = await send(veil.port, {
+      method: 'POST',
+      path: '/wp-json/wp/v2/media',
+      headers: [['Host', 'school.example'], ['Content-Type', 'image/jpeg'], ['Content-Disposition', 'attachment; filename="b.jpg"'], ['Content-Length', String(otherPhoto.length)]],
+      body: otherPhoto,
+    });
+    const id = /Reference: (\S+)\./.exec(JSON.parse(second.body.toString()).message)![1]!;
+    const dataDir = veil.dataDir;
+    await veil.stop();
+    veil = await startTestVeil({ ...env(), DATA_DIR: dataDir, REDIS_PREFIX: `${veil.config.redis.prefix}-again` }, 'all', veilExtensions);
+    const item = JSON.parse((await api(`/review/${id}`)).body.toString());
+    expect((item.item ?? item).status).toBe('pending');
+  });
+});

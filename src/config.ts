@@ -520,7 +520,7 @@ const SETTINGS = {
   VEIL_ADMIN_USERS: withDefault<readonly AdminUser[]>(
     '',
     adminUsers,
-    'Admin users as name:role:hash entries separated by commas or newlines; role reviewer or admin; hash scrypt$… or $argon2….',
+    'Admin users as name:role:hash entries separated by commas or newlines; role reviewer or admin; hash from `veil hash-password` (scrypt$…).',
     'none',
   ),
   VEIL_ADMIN_TOKEN: optional(secret(24), 'Bearer token for the admin API (at least 24 characters).', { secret: true }),

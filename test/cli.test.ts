@@ -72,7 +72,7 @@ describe('veil sanitise', () => {
     expect(run.status).toBe(3);
     const [record] = jsonLines(run.stdout);
     expect(record).toMatchObject({ file: DEMO_PHOTO, ok: false, held: true });
-    expect(record!.reasons.join(' ')).toMatch(/identifiable face/);
+    expect(record!.reasons.join(' ')).toMatch(/3 recognisable faces/);
     expect(existsSync(out)).toBe(false);
   });
 

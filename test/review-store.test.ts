@@ -32,7 +32,7 @@ describe('review store', () => {
     expect(item.expiresAt).toBe(new Date(now.getTime() + 14 * DAY).toISOString());
     expect(item.faces.filter((f) => f.action === 'held').length).toBeGreaterThanOrEqual(3);
     expect(item.reasonKinds).toEqual(['faces']);
-    expect(item.reasons.join(' ')).toMatch(/identifiable face/);
+    expect(item.reasons.join(' ')).toMatch(/recognisable face/);
     expect(item.uploader).toMatchObject({ cms: 'wordpress', user: 'teacher1', method: 'POST' });
     expect(item.upload).toMatchObject({ sha256: held.job.sha256, originalName: 'Year 3 – Amy & Ben.jpg', previewKey: `review/${item.id}/preview.jpg` });
 

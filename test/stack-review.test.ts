@@ -5,6 +5,7 @@ import { veilExtensions } from '../src/extensions.js';
 import { detectFaces } from '../src/pipeline/faces.js';
 import { DEMO_PHOTO } from './helpers/fixtures.js';
 import { send } from './helpers/http.js';
+import { deleteRedisPrefix } from './helpers/redis-server.js';
 import { startStubUpstream, type StubUpstream } from './helpers/stub-upstream.js';
 import { startTestVeil, type TestVeil } from './helpers/veil-stack.js';
 
@@ -99,9 +100,11 @@ describe('held photos under FACE_POLICY=hold', () => {
       body: otherPhoto,
     });
     const id = /Reference: (\S+)\./.exec(JSON.parse(second.body.toString()).message)![1]!;
-    const dataDir = veil.dataDir;
+    // A new Redis prefix stands for a Redis that lost everything: the items live in the store.
+    const { dataDir, config } = veil;
     await veil.stop();
-    veil = await startTestVeil({ ...env(), DATA_DIR: dataDir, REDIS_PREFIX: `${veil.config.redis.prefix}-again` }, 'all', veilExtensions);
+    await deleteRedisPrefix(config.redis.url, config.redis.prefix);
+    veil = await startTestVeil({ ...env(), DATA_DIR: dataDir, REDIS_PREFIX: `${config.redis.prefix}-again` }, 'all', veilExtensions);
     const item = JSON.parse((await api(`/review/${id}`)).body.toString());
     expect((item.item ?? item).status).toBe('pending');
   });

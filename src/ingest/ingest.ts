@@ -88,8 +88,8 @@ async function toOutcome(result: UploadJobResult, store: ObjectStore): Promise<U
         uploadId: result.uploadId,
         reference: result.uploadId,
         message:
-          `This photo is waiting for the safeguarding lead's review (${result.reasons.join('; ')}). ` +
-          `It has not been published. Reference: ${result.uploadId}.`,
+          `This photo is waiting for the safeguarding lead's review before it can be published, because ${joinReasons(result.reasons)}. ` +
+          `Reference: ${result.uploadId}.`,
       };
     case 'refused':
       return { kind: 'refused', uploadId: result.uploadId, error: new VeilError(result.error.code as VeilError['code'], result.error.message) };
@@ -98,5 +98,9 @@ async function toOutcome(result: UploadJobResult, store: ObjectStore): Promise<U
 
 function alwaysReviewed(path: string, prefixes: readonly string[] = []): string | undefined {
   const hit = prefixes.find((p) => p && path.startsWith(p));
-  return hit ? `uploads to ${hit} are always reviewed by a person (ALWAYS_REVIEW_PATHS)` : undefined;
+  return hit ? `photos uploaded here (${hit}) are always checked by a person` : undefined;
+}
+
+function joinReasons(reasons: string[]): string {
+  return reasons.length <= 1 ? (reasons[0] ?? 'it needs a person to check it') : `${reasons.slice(0, -1).join(', ')} and ${reasons.at(-1)}`;
 }

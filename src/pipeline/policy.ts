@@ -44,8 +44,9 @@ export function applyFacePolicy(candidates: DetectedFace[], options: FacePolicyO
 
   const reasons: string[] = [];
   const held = faces.filter((f) => f.action === 'held').length;
-  if (held > 0) reasons.push(`${plural(held, 'identifiable face')} and this site holds photos with faces for review (FACE_POLICY=hold)`);
-  if (unsure > 0) reasons.push(`${plural(unsure, 'possible face')} the detector was unsure about (FACE_REVIEW_BAND)`);
+  // Reasons are read by teachers in their CMS and by reviewers: plain words, no setting names.
+  if (held > 0) reasons.push(`it shows ${plural(held, 'recognisable face')}`);
+  if (unsure > 0) reasons.push(`Veil was unsure about ${plural(unsure, 'possible face')}`);
   return { faces, hold: reasons.length > 0, reasons };
 }
 

@@ -50,6 +50,8 @@ export function open(port: number, options: SendOptions = {}): Promise<IncomingM
   return new Promise((resolve, reject) => {
     const headers: string[] = [];
     for (const [name, value] of options.headers ?? []) headers.push(name, value);
+    // Node's setHost does not apply to headers given as a raw list; HTTP/1.1 needs a Host.
+    if (headers.length > 0 && !(options.headers ?? []).some(([name]) => name.toLowerCase() === 'host')) headers.push('Host', `127.0.0.1:${port}`);
     const req = http.request({
       host: '127.0.0.1',
       port,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
 import { silentLogger, type Logger } from '../../src/ops/log.js';
 import { startVeil, type ExtensionFactory, type Role, type RunningVeil } from '../../src/server.js';
-import { SHARED_REDIS_URL, uniquePrefix } from './redis-server.js';
+import { deleteRedisPrefix, SHARED_REDIS_URL, uniquePrefix } from './redis-server.js';
 
 export interface TestVeil extends RunningVeil {
   port: number;
@@ -39,6 +39,8 @@ export async function startTestVeil(env: Record<string, string> = {}, role: Role
     async close() {
       await veil.stop();
       rmSync(dataDir, { recursive: true, force: true });
+      // The Redis this Veil used may be gone (fault tests stop theirs); its keys went with it.
+      await deleteRedisPrefix(config.redis.url, config.redis.prefix).catch(() => 0);
     },
   };
 }

@@ -1,8 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import { Readable } from 'node:stream';
+import { badGateway } from './bad-gateway.js';
 import { hopByHopNames, setForwardedHeaders, withoutHopByHop } from './headers.js';
 import type { ForwardHints, Forwarder } from './types.js';
+import { requestHasBody, upstreamPath } from './upstream-target.js';
 
 export interface ForwardOptions extends ForwardHints {
   trustProxy?: boolean;
@@ -103,16 +105,6 @@ export function createNodeForwarder(upstream: URL, options: { trustProxy?: boole
   return (req, hints = {}) => forwardRequest(req, upstream, { ...hints, trustProxy: options.trustProxy, agent });
 }
 
-/**
- * HTTP/1.1 says a request has a body when it has Content-Length or Transfer-Encoding. A Web
- * Request built in code may carry a stream without either; then it is sent chunked.
- */
-function requestHasBody(req: Request): boolean {
-  if (req.method === 'GET' || req.method === 'HEAD' || !req.body) return false;
-  if (req.headers.has('transfer-encoding') || req.headers.has('content-length')) return true;
-  return !['DELETE', 'OPTIONS', 'TRACE'].includes(req.method);
-}
-
 function upstreamHeaders(req: Request, options: ForwardOptions, hasBody: boolean): Headers {
   const headers = withoutHopByHop(req.headers);
   // Node already answered any `Expect: 100-continue` for the client; the CMS must not be asked again.
@@ -130,17 +122,6 @@ function upstreamHeaders(req: Request, options: ForwardOptions, hasBody: boolean
   if (!hasBody) headers.delete('content-length');
   else if (!headers.has('content-length')) headers.set('transfer-encoding', 'chunked');
   return headers;
-}
-
-/** The upstream base path (if any) followed by the request-target as the client sent it. */
-function upstreamPath(upstream: URL, req: Request, rawTarget: string | undefined): string {
-  const base = upstream.pathname.replace(/\/+$/, '');
-  let target = rawTarget;
-  if (!target || !target.startsWith('/') || /[^\u0021-\u00ff]/.test(target)) {
-    const url = new URL(req.url);
-    target = url.pathname + url.search;
-  }
-  return base + target;
 }
 
 function toNodeHeaders(headers: Headers): http.OutgoingHttpHeaders {
@@ -226,10 +207,4 @@ function describeNetworkError(err: NodeJS.ErrnoException): string {
   }
 }
 
-/** A 502 that says what went wrong in words a school's IT technician can act on. */
-export function badGateway(reason: string): Response {
-  return new Response(`502 Bad Gateway: Veil could not get an answer from the website's server: ${reason}.\n`, {
-    status: 502,
-    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
-  });
-}
+export { badGateway };

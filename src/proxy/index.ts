@@ -1,6 +1,15 @@
-/** The HTTP side of Veil: pass-through forwarding and upload interception, for src/app.ts to compose. */
+/**
+ * The HTTP side of Veil: pass-through forwarding and upload interception, for src/app.ts to compose.
+ * This index is for Node: it pulls in node:http and node:fs. The edge (src/edge/) imports
+ * proxy-core.ts, forward-fetch.ts and spool-memory.ts directly.
+ */
 export { createProxyApp, createProxyHandler, DEFAULT_ADAPTERS, DEFAULT_LIMITS, type ProxyOptions } from './app.js';
+export { createProxyCore, createProxyCoreApp, type ProxyCoreOptions } from './proxy-core.js';
 export { badGateway, createNodeForwarder, forwardRequest, type ForwardOptions } from './forward.js';
+export { createFetchForwarder, type FetchForwarderOptions } from './forward-fetch.js';
+export { DiskSpool, diskSpoolFactory } from './spool-disk.js';
+export { MemorySpool, memorySpoolFactory } from './spool-memory.js';
+export type { Spool, SpoolFactory, SpoolSegment } from './spool.js';
 export { clientAddress, hopByHopNames, setForwardedHeaders, withoutHopByHop, type ForwardedFrom } from './headers.js';
 export { interceptUpload, type InterceptOptions } from './intercept.js';
 export { IMAGE_SNIFF_BYTES, imageKind, looksLikeImage, rasterKind, type ImageKind } from './looks-like-image.js';

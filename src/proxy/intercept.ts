@@ -1,10 +1,11 @@
 import { VeilError, isVeilError, toVeilError } from '../pipeline/errors.js';
 import type { ProblemDetails, UploadMatch, UploadProblem } from './cms/types.js';
 import { looksLikeImage } from './looks-like-image.js';
-import { readMultipartUpload, type FormPart } from './multipart-read.js';
+import { readMultipartForm, type FormPart } from './multipart-form.js';
 import { rebuildMultipart, type PartReplacement } from './multipart-rebuild.js';
 import { sniffRawBody } from './raw-read.js';
 import { sanitiseAll } from './run-sanitiser.js';
+import type { SpoolFactory } from './spool.js';
 import { bodyTooLarge, compressedBody } from './upload-errors.js';
 import type { ProxyLimits, SanitiseUpload, UploadContext, UploadEvent, UploadFile } from './types.js';
 
@@ -13,7 +14,8 @@ export interface InterceptOptions {
   /** Sends a request to the CMS (hints already bound). */
   forward: (req: Request) => Promise<Response>;
   limits: ProxyLimits;
-  spoolDir: string;
+  /** Where multipart bodies are kept while parsed: disk on Node, memory at the edge. */
+  spool: SpoolFactory;
   onUpload?: (event: UploadEvent) => void;
 }
 
@@ -56,10 +58,10 @@ class UploadRun {
   async multipart(): Promise<Response> {
     const { limits } = this.options;
     if (declaredLength(this.req) > limits.maxBodyBytes) throw bodyTooLarge(limits.maxBodyBytes);
-    const upload = await readMultipartUpload(this.req.body!, this.req.headers.get('content-type') ?? '', {
+    const upload = await readMultipartForm(this.req.body!, this.req.headers.get('content-type') ?? '', {
       maxUploadBytes: limits.maxUploadBytes,
       maxBodyBytes: limits.maxBodyBytes,
-      spoolDir: this.options.spoolDir,
+      spool: this.options.spool,
       onField: (name, value) => {
         this.fields[name] ??= value;
       },

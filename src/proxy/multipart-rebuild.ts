@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import type { FormPart, MultipartUpload } from './multipart-read.js';
+import type { FormPart, MultipartUpload } from './multipart-form.js';
 import type { SpoolSegment } from './spool.js';
 
 /** What replaces one image part: the sanitised bytes under the generated name. */
@@ -18,10 +17,10 @@ export interface RebuiltBody {
 /**
  * The form again, in the same order, with a fresh boundary: every other part copied byte for byte
  * from the spool (its own headers included), each replaced part given new headers naming the
- * sanitised file. Streams from disk; takes ownership of the upload's spool.
+ * sanitised file. Streams from the spool, and takes ownership of it.
  */
 export function rebuildMultipart(upload: MultipartUpload, replacements: ReadonlyMap<FormPart, PartReplacement>): RebuiltBody {
-  const boundary = `----VeilFormBoundary${randomBytes(16).toString('hex')}`;
+  const boundary = `----VeilFormBoundary${randomHex(16)}`;
   const segments: SpoolSegment[] = [];
   for (const part of upload.parts) {
     segments.push(Buffer.from(`--${boundary}\r\n`, 'latin1'));
@@ -46,6 +45,11 @@ function partHeaders(name: string, replacement: PartReplacement): Buffer {
       `Content-Type: ${type}\r\n\r\n`,
     'utf8',
   );
+}
+
+/** Web Crypto rather than node:crypto, so the rebuild runs unchanged at the edge. */
+function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function escapeFormName(value: string): string {

@@ -55,7 +55,7 @@ export type Forwarder = (req: Request, hints?: ForwardHints) => Promise<Response
 export interface ProxyLimits {
   /** Largest image Veil accepts; image bytes are held in memory, so this bounds memory per image. */
   maxUploadBytes: number;
-  /** Largest multipart body Veil parses (it is spooled to disk, so this bounds disk use). */
+  /** Largest multipart body Veil parses (spooled: to disk on Node, in memory at the edge, so this bounds either). */
   maxBodyBytes: number;
   /** How long the sanitising step may take per image before the upload is refused with TIMEOUT. */
   uploadTimeoutMs: number;

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { uploadAuditRecord } from './audit/records.js';
+import { createIngestRoute } from './ingest/http-endpoint.js';
+import { RedisReplayGuard } from './ingest/replay-guard.js';
+import { createRedis } from './queue/redis.js';
 import { VeilError, type ErrorCode } from './pipeline/errors.js';
 import { createReviewSystem, type Reprocess } from './review/index.js';
 import type { ExtensionFactory } from './server.js';
@@ -12,7 +15,7 @@ const REPROCESS_TIMEOUT_MS = 120_000;
  * review items, every upload is audited, approvals re-run the pipeline on the private original,
  * and an approved original uploaded again passes with the reviewer's decision.
  */
-export const veilExtensions: ExtensionFactory = async ({ config, role, store, queue, logger }) => {
+export const veilExtensions: ExtensionFactory = async ({ config, role, store, queue, logger, sanitise }) => {
   const reprocess: Reprocess = async (item, policy) => {
     const uploadId = `${item.id}-${policy}-${randomBytes(3).toString('hex')}`;
     const result = await queue.submit(
@@ -51,6 +54,18 @@ export const veilExtensions: ExtensionFactory = async ({ config, role, store, qu
   }
   const maintenance = role === 'proxy' ? undefined : await review.scheduleMaintenance();
 
+  // The Cloudflare edge sends its uploads here (docs/edge.md); only when a shared secret is set.
+  const replayRedis = config.ingestSecret && role !== 'worker' ? createRedis(config.redis.url, 'producer') : undefined;
+  const ingestRoute = replayRedis
+    ? createIngestRoute({
+        sanitise: (file, ctx, signal) => sanitise()(file, ctx, signal),
+        secret: config.ingestSecret!,
+        replay: new RedisReplayGuard(replayRedis, `${config.redis.prefix}:`),
+        maxBytes: config.limits.maxUploadBytes,
+        timeoutMs: config.limits.uploadTimeoutMs,
+      })
+    : undefined;
+
   return {
     async onWorkerResult(job, result) {
       // A reviewer's re-run is part of their decision, which the review actions audit.
@@ -62,9 +77,11 @@ export const veilExtensions: ExtensionFactory = async ({ config, role, store, qu
     },
     priorDecision: (sha256) => review.findApprovedBySha256(sha256),
     admin: review.routes,
+    veilRoutes: ingestRoute ? [ingestRoute] : [],
     async close() {
       review.close();
       await maintenance?.close();
+      replayRedis?.disconnect();
     },
   };
 };

@@ -111,6 +111,34 @@ describe('the worker dies mid-job', () => {
   });
 });
 
+describe('the worker is asked to stop (SIGTERM) mid-job', () => {
+  it('finishes the photo it is working on before it exits', async () => {
+    const proxy = await startTestVeil({ UPSTREAM_URL: cms.url.toString(), UPLOAD_TIMEOUT_MS: '60000' }, 'proxy');
+    const worker = spawn(process.execPath, ['bin/veil.js', 'worker'], {
+      env: { ...process.env, REDIS_URL: proxy.config.redis.url, REDIS_PREFIX: proxy.config.redis.prefix, DATA_DIR: proxy.dataDir, STORAGE_DIR: proxy.config.storageDir, LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      let log = '';
+      worker.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+      await waitFor(() => log.includes('worker started'), 20_000);
+      cms.requests.length = 0;
+      const pending = rawUpload(proxy.port);
+      await new Promise((r) => setTimeout(r, 300));
+      worker.kill('SIGTERM');
+      const exited = new Promise<number | null>((r) => worker.once('exit', r));
+      const answer = await pending;
+      expect(answer.status).toBe(200);
+      expect(cms.requests).toHaveLength(1);
+      expect(await exited).toBe(0);
+      expect(log).toMatch(/"msg":"stopping","signal":"SIGTERM"/);
+    } finally {
+      worker.kill('SIGKILL');
+      await proxy.close();
+    }
+  });
+});
+
 describe('the object store fails', () => {
   it('uploads are refused as STORAGE_UNAVAILABLE, pass-through keeps working', async () => {
     const s3 = await startS3Server();

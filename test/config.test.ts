@@ -358,3 +358,16 @@ describe('loadConfig WordPress settings', () => {
     ]);
   });
 });
+
+describe('defaults agree with the code that uses them', () => {
+  it('MAX_EDGE, FACE_MIN_PX, FACE_PADDING and the limits match the pipeline and CLI defaults', async () => {
+    const { DEFAULT_MAX_EDGE, DEFAULT_FACE_MIN_PX } = await import('../src/pipeline/faces.js');
+    const { DEFAULT_FACE_PADDING } = await import('../src/pipeline/face-options.js');
+    const { DEFAULT_LIMITS } = await import('../src/pipeline/limits.js');
+    const config = loadConfig({});
+    expect(config.limits.maxEdge).toBe(DEFAULT_MAX_EDGE);
+    expect(config.faces.minPx).toBe(DEFAULT_FACE_MIN_PX);
+    expect(config.faces.padding).toBe(DEFAULT_FACE_PADDING);
+    expect({ maxBytes: config.limits.maxUploadBytes, maxPixels: config.limits.maxPixels, maxFrames: config.limits.maxFrames }).toEqual(DEFAULT_LIMITS);
+  });
+});

@@ -1,5 +1,6 @@
 import { walkContainer } from './containers.js';
 import { decodeForPublishing, frameOf, type DecodedImage } from './decode.js';
+import { DEFAULT_MAX_EDGE } from './faces.js';
 import { chooseOutputFormat, encodeImage } from './encode.js';
 import { CONTENT_TYPES, generateFilename, keptFilename } from './filename.js';
 import { checkHeader, checkSize, DEFAULT_LIMITS, readHeader, type ImageHeader, type Limits } from './limits.js';
@@ -9,7 +10,7 @@ import { renderReviewPreview } from './preview.js';
 import { sniffFormat } from './sniff.js';
 import type { DetectedFace, ImageFormat, OutputFormat, RawImage, RedactionMode } from './types.js';
 
-export const DEFAULT_MAX_EDGE = 1600;
+export { DEFAULT_MAX_EDGE } from './faces.js';
 
 /** Finds faces in an upright image; the caller says how small a face it still needs found. */
 export type DetectFacesFn = (image: RawImage, options: { minFaceHeight: number; minScore: number }) => Promise<DetectedFace[]>;

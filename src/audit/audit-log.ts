@@ -28,7 +28,6 @@ const MAX_DAY_PREFIXES = 92;
  * record never rewrites anything, and key order is time order.
  */
 export class AuditLog {
-  private lastMs = -1;
   private sequence = 0;
 
   constructor(
@@ -87,23 +86,21 @@ export class AuditLog {
     }
   }
 
-  /** Time, then a per-process sequence, so records written in the same millisecond keep their order. */
+  /**
+   * Time, then a per-process sequence that only ever grows, so records written in the same
+   * millisecond keep their order even when records for other times were written in between.
+   */
   private nextKey(at: Date): string {
-    const ms = at.getTime();
-    if (ms === this.lastMs) this.sequence += 1;
-    else {
-      this.lastMs = ms;
-      this.sequence = 0;
-    }
+    this.sequence += 1;
     const iso = at.toISOString(); // 2026-11-26T10:45:12.345Z
     const day = `${iso.slice(0, 4)}/${iso.slice(5, 7)}/${iso.slice(8, 10)}`;
     const stamp = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}T${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}${iso.slice(20, 23)}Z`;
-    const sequence = String(this.sequence % 10000).padStart(4, '0');
+    const sequence = String(this.sequence % 100_000_000).padStart(8, '0');
     return `${KEY_PREFIXES.audit}${day}/${stamp}-${sequence}-${randomBytes(4).toString('hex')}.json`;
   }
 }
 
-const RECORD_KEY = /^audit\/\d{4}\/\d{2}\/\d{2}\/(\d{8}T\d{9}Z)-\d{4}-[0-9a-f]{8}\.json$/;
+const RECORD_KEY = /^audit\/\d{4}\/\d{2}\/\d{2}\/(\d{8}T\d{9}Z)-\d{4,8}-[0-9a-f]{8}\.json$/;
 
 function idOfKey(key: string): string {
   return key.slice(KEY_PREFIXES.audit.length, -'.json'.length).replace(/\//g, '-');

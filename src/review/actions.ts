@@ -281,7 +281,9 @@ export class ReviewActions {
 
   private schedulePurge(id: string, at: Date): void {
     this.cancelPurge(id);
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at.getTime() - this.clock().getTime()));
+    // Timers run on a monotonic clock and can fire a millisecond before the wall clock reaches
+    // `at`; a little slack keeps the purge from finding the deletion "not yet due" and skipping it.
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, at.getTime() - this.clock().getTime()) + 50);
     const timer = setTimeout(() => {
       this.timers.delete(id);
       purgeDueRejections({ items: this.items, audit: this.audit, now: this.clock() }, id).catch((err: unknown) =>

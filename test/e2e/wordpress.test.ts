@@ -6,6 +6,8 @@ import { demoGroundTruth, PROJECT_ROOT } from '../helpers/faces.js';
 import { DEMO_PHOTO } from '../helpers/fixtures.js';
 import type { Received } from '../helpers/http.js';
 import { startTestVeil, type TestVeil } from '../helpers/veil-stack.js';
+import { send } from '../helpers/http.js';
+import { veilExtensions } from '../../src/extensions.js';
 import { describeReports, inspectStored, type People, type StoredFileReport } from './helpers/inspect-stored.js';
 import { deleteRedisPrefix } from '../helpers/redis-server.js';
 import { startWordPress, wordpressMissing, type WordPressSite } from './helpers/wordpress.js';
@@ -23,6 +25,7 @@ if (missing) console.warn(`[e2e] WordPress suite skipped: ${missing}`);
 const photo = readFileSync(DEMO_PHOTO);
 /** The upload's name as a teacher's camera roll might have it: a pupil's name. */
 const PUPIL_FILENAME = 'jane-smith-year6.jpg';
+const ADMIN_TOKEN = 'e2e-admin-token-0123456789abcdef';
 const GENERATED_NAME = /^photo-\d{8}-[0-9a-f]{6}/;
 /** Lines for the notes, printed when the suite ends. */
 const notes: string[] = [];
@@ -186,7 +189,20 @@ describe.skipIf(missing !== undefined)('Debian WordPress behind Veil', () => {
     let client: WordPressClient;
     let nonce: string;
     beforeAll(async () => {
-      veil = await startTestVeil({ UPSTREAM_URL: wp.url, FACE_POLICY: 'hold' });
+      // The review queue publishes approved photos to WordPress itself, with an application password.
+      veil = await startTestVeil(
+        {
+          UPSTREAM_URL: wp.url,
+          FACE_POLICY: 'hold',
+          VEIL_ADMIN_TOKEN: ADMIN_TOKEN,
+          VEIL_SESSION_SECRET: 'e2e-session-secret-of-at-least-32-chars',
+          WORDPRESS_URL: wp.url,
+          WORDPRESS_USER: wp.admin.login,
+          WORDPRESS_APP_PASSWORD: wp.admin.applicationPassword,
+        },
+        'all',
+        veilExtensions,
+      );
       await wp.setSiteUrl(`http://127.0.0.1:${veil.port}`);
       client = new WordPressClient(veil.port);
       await client.logIn(wp.admin.login, wp.admin.password);
@@ -226,6 +242,30 @@ describe.skipIf(missing !== undefined)('Debian WordPress behind Veil', () => {
       expect(answer.status).toBeGreaterThanOrEqual(400);
       expect(json(answer)).toMatchObject({ code: expect.any(String), message: expect.stringMatching(/review/i), data: { status: answer.status } });
       notes.push(`Held (FACE_POLICY=hold), REST answered HTTP ${answer.status}: ${answer.body.toString()}`);
+    });
+
+    it('a safeguarding lead approves it with faces blurred, and Veil publishes it to WordPress: clean in every size', async () => {
+      const held = json<{ message: string }>(await heldUpload(() => client.restUpload(photo, PUPIL_FILENAME, wp.admin)));
+      const itemId = /Reference: (\S+)\./.exec(held.message)![1]!;
+      const body = JSON.stringify({ reason: 'parents consented; faces blurred for the website' });
+      const decided = await send(veil.port, {
+        method: 'POST',
+        path: `/_veil/api/review/${itemId}/approve-redacted`,
+        headers: [['Authorization', `Bearer ${ADMIN_TOKEN}`], ['Content-Type', 'application/json'], ['Content-Length', String(body.length)]],
+        body,
+      });
+      expect(decided.status, decided.body.toString()).toBe(200);
+      const item = json<{ delivery?: { mediaId?: string; url?: string; error?: string } }>(
+        await send(veil.port, { path: `/_veil/api/review/${itemId}`, headers: [['Authorization', `Bearer ${ADMIN_TOKEN}`]] }),
+      );
+      expect(item.delivery?.error).toBeUndefined();
+      const mediaId = Number(item.delivery?.mediaId);
+      expect(mediaId).toBeGreaterThan(0);
+      const reports = await stored(mediaId);
+      notes.push(describeReports(`Held, approved with faces blurred, published by Veil as attachment ${mediaId} (${item.delivery?.url}):`, reports));
+      expectEverySize(reports);
+      for (const r of reports) expect(r.name).toMatch(GENERATED_NAME);
+      expectCleanAndRedacted(reports);
     });
   });
 });

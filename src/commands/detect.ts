@@ -5,7 +5,7 @@ import { DEFAULT_FACE_MIN_PX, DEFAULT_MAX_EDGE, DEFAULT_MIN_SCORE, detectFaces, 
 import { checkHeader, checkSize, DEFAULT_LIMITS, readHeader } from '../pipeline/limits.js';
 import { sniffFormat } from '../pipeline/sniff.js';
 import type { DetectedFace, RawImage } from '../pipeline/types.js';
-import { EXIT, fileError, line, parseNumber, UsageError, type CommandIO } from './io.js';
+import { EXIT, line, parseNumber, reportFailure, UsageError, type CommandIO } from './io.js';
 
 export const DETECT_USAGE = `Usage: veil detect IMAGE... [--json] [--min-score S] [--max-edge N] [--face-min-px N] [--model FILE]
 
@@ -56,9 +56,7 @@ export async function detectCommand(argv: string[], io: CommandIO): Promise<numb
       }
     } catch (err) {
       failed += 1;
-      const error = fileError(file, err);
-      if (values.json) line(io.stdout, JSON.stringify({ file, ok: false, error: error.toJSON() }));
-      else line(io.stderr, `FAIL ${file}: ${error.code}: ${error.message}`);
+      reportFailure(io, Boolean(values.json), file, err);
     }
   }
   return failed > 0 ? EXIT.failed : EXIT.ok;

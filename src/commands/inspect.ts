@@ -4,7 +4,7 @@ import { frameOf, decodeForPublishing } from '../pipeline/decode.js';
 import { DEFAULT_FACE_MIN_PX, DEFAULT_MIN_SCORE, detectFaces } from '../pipeline/faces.js';
 import { DEFAULT_LIMITS } from '../pipeline/limits.js';
 import { DEFAULT_MAX_EDGE, examine } from '../pipeline/sanitise.js';
-import { EXIT, fileError, line, UsageError, type CommandIO } from './io.js';
+import { EXIT, line, reportFailure, UsageError, type CommandIO } from './io.js';
 
 export const INSPECT_USAGE = `Usage: veil inspect FILE... [--json] [--no-faces]
 
@@ -53,9 +53,7 @@ export async function inspectCommand(argv: string[], io: CommandIO): Promise<num
       }
     } catch (err) {
       failed += 1;
-      const error = fileError(file, err);
-      if (values.json) line(io.stdout, JSON.stringify({ file, ok: false, error: error.toJSON() }));
-      else line(io.stderr, `FAIL ${file}: ${error.code}: ${error.message}`);
+      reportFailure(io, Boolean(values.json), file, err);
     }
   }
   return failed > 0 ? EXIT.failed : EXIT.ok;

@@ -59,3 +59,11 @@ export function parseNumber(name: string, value: string | undefined, min: number
   if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${name} must be a number from ${min} to ${max}, not "${value}"`);
   return n;
 }
+
+/** One failed input: a JSON line with --json, else a line on stderr. Returns the error. */
+export function reportFailure(io: CommandIO, json: boolean, file: string, err: unknown): VeilError {
+  const error = fileError(file, err);
+  if (json) line(io.stdout, JSON.stringify({ file, ok: false, error: error.toJSON() }));
+  else line(io.stderr, `FAIL ${file}: ${error.code}: ${error.message}`);
+  return error;
+}

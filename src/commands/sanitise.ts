@@ -7,7 +7,7 @@ import { faceOptions } from '../pipeline/face-options.js';
 import { DEFAULT_LIMITS } from '../pipeline/limits.js';
 import { DEFAULT_MAX_EDGE, sanitiseImage, type SanitiseReport } from '../pipeline/sanitise.js';
 import type { FacePolicy } from '../pipeline/types.js';
-import { EXIT, fileError, line, parseNumber, UsageError, writeFileAtomic, type CommandIO } from './io.js';
+import { EXIT, line, parseNumber, reportFailure, UsageError, writeFileAtomic, type CommandIO } from './io.js';
 
 export const SANITISE_USAGE = `Usage: veil sanitise IN... (-o OUT | --out-dir DIR) [options]
 
@@ -75,9 +75,7 @@ export async function sanitiseCommand(argv: string[], io: CommandIO): Promise<nu
       else line(io.stdout, `OK   ${file} -> ${output}\n${summarise(result.report)}`);
     } catch (err) {
       failed += 1;
-      const error = fileError(file, err);
-      if (values.json) line(io.stdout, JSON.stringify({ file, ok: false, error: error.toJSON() }));
-      else line(io.stderr, `FAIL ${file}: ${error.code}: ${error.message}`);
+      reportFailure(io, Boolean(values.json), file, err);
     }
   }
   return failed > 0 ? EXIT.failed : held > 0 ? EXIT.held : EXIT.ok;

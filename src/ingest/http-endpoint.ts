@@ -1,7 +1,8 @@
 import { Hono, type Context } from 'hono';
+import { readBounded } from '../proxy/read-bounded.js';
 import { VeilError, type ErrorCode } from '../pipeline/errors.js';
 import { runSanitiser } from '../proxy/run-sanitiser.js';
-import { formatBytes } from '../proxy/upload-errors.js';
+import { formatBytes } from '../pipeline/format-bytes.js';
 import type { SanitiseUpload, UploadContext, UploadFile, UploadOutcome } from '../proxy/types.js';
 import type { ReplayGuard } from './replay-guard.js';
 import { INGEST_ANSWER_HEADERS, MAX_CLOCK_SKEW_SECONDS, signIngestAnswer, verifyIngestRequest } from './signature.js';
@@ -114,29 +115,4 @@ function problem(c: Context, status: 401 | 409 | 413 | 503, code: ErrorCode, mes
 
 function tooLarge(c: Context, maxBytes: number): Response {
   return problem(c, 413, 'FILE_TOO_LARGE', `The photo is larger than the ${formatBytes(maxBytes)} Veil's processing service accepts.`);
-}
-
-/** The whole body, or undefined once it passes `max` bytes (reading stops there). */
-async function readBounded(body: ReadableStream<Uint8Array> | null, max: number): Promise<Uint8Array | undefined> {
-  if (!body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (length > max) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }

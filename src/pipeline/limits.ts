@@ -1,6 +1,6 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { VeilError } from './errors.js';
-import { formatBytes } from './metadata.js';
+import { formatBytes } from './format-bytes.js';
 import type { ImageFormat } from './types.js';
 
 export interface Limits {

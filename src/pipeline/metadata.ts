@@ -2,6 +2,7 @@ import exifr from 'exifr';
 import type { ContainerBlocks } from './containers.js';
 import { readIptc, type IptcFields } from './iptc.js';
 import { xmpValues } from './xmp.js';
+import { formatBytes } from './format-bytes.js';
 
 /**
  * What a photo's metadata gives away, in words a safeguarding lead understands. Veil removes all
@@ -280,10 +281,4 @@ function normaliseDate(value: string): string {
   if (!m) return value;
   const [, y, mo, d, h, mi, sec] = m;
   return h ? `${y}-${mo}-${d} ${h}:${mi}${sec ? `:${sec}` : ''}` : `${y}-${mo}-${d}`;
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} bytes`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MB`;
 }

@@ -1,4 +1,5 @@
 import { VeilError, isVeilError, toVeilError } from '../pipeline/errors.js';
+import { readBounded } from './read-bounded.js';
 import type { ProblemDetails, UploadMatch, UploadProblem } from './cms/types.js';
 import { looksLikeImage } from './looks-like-image.js';
 import { readMultipartForm, type FormPart } from './multipart-form.js';
@@ -159,20 +160,9 @@ function fileOf(parts: FormPart[], outcomes: unknown[], problem: unknown): strin
 
 /** The whole body, refused with FILE_TOO_LARGE past `max` bytes. */
 async function readWhole(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (length > max) {
-      await reader.cancel().catch(() => undefined);
-      throw bodyTooLarge(max);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks, length);
+  const bytes = await readBounded(body, max);
+  if (!bytes) throw bodyTooLarge(max);
+  return bytes;
 }
 
 function declaredLength(req: Request): number {

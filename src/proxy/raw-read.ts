@@ -1,4 +1,5 @@
 import { IMAGE_SNIFF_BYTES, imageKind, type ImageKind } from './looks-like-image.js';
+import { concatBytes } from './read-bounded.js';
 import { imageTooLarge } from './upload-errors.js';
 
 export type RawBody =
@@ -30,7 +31,7 @@ export async function sniffRawBody(
       head.push(value);
       headLength += value.byteLength;
     }
-    const format = imageKind(concat(head, headLength));
+    const format = imageKind(concatBytes(head, headLength));
     if (!format) return { kind: 'not-image', body: prepend(head, reader, ended) };
 
     if ((options.declaredLength ?? 0) > options.maxUploadBytes) throw imageTooLarge(options.maxUploadBytes);
@@ -43,7 +44,7 @@ export async function sniffRawBody(
       if (length > options.maxUploadBytes) throw imageTooLarge(options.maxUploadBytes);
       chunks.push(value);
     }
-    return { kind: 'image', format, bytes: concat(chunks, length) };
+    return { kind: 'image', format, bytes: concatBytes(chunks, length) };
   } catch (err) {
     await reader.cancel().catch(() => undefined);
     throw err;
@@ -77,15 +78,4 @@ function prepend(head: Uint8Array[], reader: ReadableStreamDefaultReader<Uint8Ar
     },
     { highWaterMark: 0 },
   );
-}
-
-function concat(chunks: Uint8Array[], length: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }

@@ -1,4 +1,5 @@
 import { VeilError } from '../pipeline/errors.js';
+import { formatBytes } from '../pipeline/format-bytes.js';
 
 /** Refusals the proxy itself makes, worded for the member of staff who was uploading. */
 
@@ -28,16 +29,4 @@ export function compressedBody(encoding: string): VeilError {
     'UNSUPPORTED_FORMAT',
     `Veil cannot check uploads sent compressed (Content-Encoding: ${encoding}), so this one was stopped before reaching the website.`,
   );
-}
-
-export function formatBytes(bytes: number): string {
-  const units: Array<[number, string]> = [
-    [1024 ** 3, 'GB'],
-    [1024 ** 2, 'MB'],
-    [1024, 'KB'],
-  ];
-  for (const [size, unit] of units) {
-    if (bytes >= size) return `${+(bytes / size).toFixed(1)} ${unit}`;
-  }
-  return `${bytes} bytes`;
 }

@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { AUDIT_TYPES, type AuditType } from '../audit/records.js';
 import { toCsv } from '../audit/csv.js';
 import { VeilError } from '../pipeline/errors.js';
-import { actorOf, apiError, apiGuard, parseDateParam, secureHeaders, type AdminEnv, type AdminRoutesDeps } from './guards.js';
+import { actorOf, apiError, apiGuard, approvedDownload, parseDateParam, secureHeaders, type AdminEnv, type AdminRoutesDeps } from './guards.js';
 import { DECISIONS, REASON_KINDS, REVIEW_STATUSES, assertItemId, type Decision, type ReasonKind, type ReviewItem, type ReviewStatus } from './item.js';
 
 const JSON_LIMIT = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: { code: 'BAD_REQUEST', message: 'Body too large' } }, 413) });
@@ -60,14 +60,7 @@ export function apiRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
   // Scripts fetch the approved file here with the bearer token (the page route wants a session).
   app.get('/api/review/:id/approved', headers, api, async (c) => {
     try {
-      const item = await items.require(c.req.param('id'));
-      const file = await items.approvedFile(item);
-      if (!file || !item.approved) throw new VeilError('NOT_FOUND', 'This photo has no approved file.');
-      return c.body(new Uint8Array(file.bytes), 200, {
-        'Content-Type': item.approved.contentType,
-        'Content-Disposition': `attachment; filename="${item.approved.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
-        'Cache-Control': 'private, no-store',
-      });
+      return await approvedDownload(items, c.req.param('id'));
     } catch (err) {
       return apiError(c, err);
     }

@@ -95,3 +95,17 @@ export function parseDateParam(value: string | undefined, name: string): Date | 
   }
   return date;
 }
+
+/** The approved file of an item as a download (pages and API both offer it). */
+export async function approvedDownload(items: ReviewStore, id: string): Promise<Response> {
+  const item = await items.require(id);
+  const file = await items.approvedFile(item);
+  if (!file || !item.approved) throw new VeilError('NOT_FOUND', 'This photo has no approved file.');
+  return new Response(new Uint8Array(file.bytes), {
+    headers: {
+      'Content-Type': item.approved.contentType,
+      'Content-Disposition': `attachment; filename="${item.approved.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
+      'Cache-Control': 'private, no-store',
+    },
+  });
+}

@@ -6,7 +6,7 @@ import { toCsv } from '../audit/csv.js';
 import { VeilError, toVeilError } from '../pipeline/errors.js';
 import { LOGIN_COOKIE, type Principal } from './auth.js';
 import { REASON_KINDS, REVIEW_STATUSES, assertItemId, type ReasonKind, type ReviewStatus } from './item.js';
-import { actorOf, pageGuard, parseDateParam, secureHeaders, statusOf, type AdminEnv, type AdminRoutesDeps } from './guards.js';
+import { actorOf, approvedDownload, pageGuard, parseDateParam, secureHeaders, statusOf, type AdminEnv, type AdminRoutesDeps } from './guards.js';
 import { ADMIN_CSS, ADMIN_JS } from './pages/assets.js';
 import { auditPage } from './pages/audit.js';
 import { detailPage } from './pages/detail.js';
@@ -187,14 +187,7 @@ export function pageRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
   app.get('/review/:id/approved', headers, page, async (c) => {
     const principal = c.get('principal');
     try {
-      const item = await items.require(c.req.param('id'));
-      const file = await items.approvedFile(item);
-      if (!file || !item.approved) throw new VeilError('NOT_FOUND', 'This photo has no approved file.');
-      return c.body(new Uint8Array(file.bytes), 200, {
-        'Content-Type': item.approved.contentType,
-        'Content-Disposition': `attachment; filename="${item.approved.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`,
-        'Cache-Control': 'private, no-store',
-      });
+      return await approvedDownload(items, c.req.param('id'));
     } catch (err) {
       return fail(c, principal, err);
     }

@@ -1,31 +1,53 @@
-import { detectCommand } from './commands/detect.js';
-import { hashPasswordCommand, HASH_PASSWORD_USAGE } from './commands/hash-password.js';
-import { inspectCommand, INSPECT_USAGE } from './commands/inspect.js';
 import { EXIT, line, processIO, UsageError, type CommandIO } from './commands/io.js';
-import { sanitiseCommand, SANITISE_USAGE } from './commands/sanitise.js';
-import { serveCommand, SERVE_USAGE } from './commands/serve.js';
 
-type Command = { run: (argv: string[], io: CommandIO) => Promise<number>; usage: string; summary: string };
+interface Command {
+  summary: string;
+  /** Loaded on use: `veil sanitise` should not pay for loading the proxy, BullMQ and the S3 SDK. */
+  load(): Promise<{ run: (argv: string[], io: CommandIO) => Promise<number>; usage: string }>;
+}
+
+const serve = (role: 'all' | 'proxy' | 'worker') => async () => {
+  const { serveCommand, SERVE_USAGE } = await import('./commands/serve.js');
+  return { run: (argv: string[], io: CommandIO) => serveCommand(role, argv, io), usage: SERVE_USAGE };
+};
 
 const COMMANDS: Record<string, Command> = {
-  start: { run: (argv, io) => serveCommand('all', argv, io), usage: SERVE_USAGE, summary: 'run Veil: proxy and worker in one process (demo site without UPSTREAM_URL)' },
-  proxy: { run: (argv, io) => serveCommand('proxy', argv, io), usage: SERVE_USAGE, summary: 'run only the proxy' },
-  worker: { run: (argv, io) => serveCommand('worker', argv, io), usage: SERVE_USAGE, summary: 'run only a queue worker' },
-  sanitise: { run: sanitiseCommand, usage: SANITISE_USAGE, summary: 'strip metadata, downscale and redact faces in image files' },
-  inspect: { run: inspectCommand, usage: INSPECT_USAGE, summary: 'show what image files give away, without changing them' },
+  start: { summary: 'run Veil: proxy and worker in one process (demo site without UPSTREAM_URL)', load: serve('all') },
+  proxy: { summary: 'run only the proxy', load: serve('proxy') },
+  worker: { summary: 'run only a queue worker', load: serve('worker') },
+  sanitise: {
+    summary: 'strip metadata, downscale and redact faces in image files',
+    load: async () => {
+      const m = await import('./commands/sanitise.js');
+      return { run: m.sanitiseCommand, usage: m.SANITISE_USAGE };
+    },
+  },
+  inspect: {
+    summary: 'show what image files give away, without changing them',
+    load: async () => {
+      const m = await import('./commands/inspect.js');
+      return { run: m.inspectCommand, usage: m.INSPECT_USAGE };
+    },
+  },
   detect: {
-    run: detectCommand,
-    usage: 'Usage: veil detect IMAGE... [--json] [--min-score S] [--max-edge N] [--face-min-px N]',
     summary: 'list the faces found in images (JSON lines with --json)',
+    load: async () => {
+      const m = await import('./commands/detect.js');
+      return { run: m.detectCommand, usage: m.DETECT_USAGE };
+    },
+  },
+  'hash-password': {
+    summary: 'make a password hash for VEIL_ADMIN_USERS',
+    load: async () => {
+      const m = await import('./commands/hash-password.js');
+      return { run: m.hashPasswordCommand, usage: m.HASH_PASSWORD_USAGE };
+    },
   },
 };
-COMMANDS['hash-password'] = { run: hashPasswordCommand, usage: HASH_PASSWORD_USAGE, summary: 'make a password hash for VEIL_ADMIN_USERS' };
-COMMANDS.sanitize = COMMANDS.sanitise!;
+const ALIASES: Record<string, string> = { sanitize: 'sanitise' };
 
 export function usage(): string {
-  const rows = Object.entries(COMMANDS)
-    .filter(([name]) => name !== 'sanitize')
-    .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`);
   return `Usage: veil <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nRun "veil <command> --help" for a command's options.`;
 }
 
@@ -36,11 +58,12 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     line(name ? io.stdout : io.stderr, usage());
     return name ? EXIT.ok : EXIT.usage;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const entry = COMMANDS[ALIASES[name] ?? name];
+  if (!entry) {
     line(io.stderr, `veil: unknown command "${name}"\n\n${usage()}`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     line(io.stdout, command.usage);
     return EXIT.ok;

@@ -90,6 +90,22 @@ describe('held photos under FACE_POLICY=hold', () => {
     expect(await detectFaces({ data, width: info.width, height: info.height, channels: 3 }, { minFaceHeight: 16 })).toEqual([]);
   });
 
+  it('keeps /_veil/ closed to anonymous visitors, but for the health check load balancers need', async () => {
+    const anonymous = (path: string) => send(veil.port, { path, headers: [['Host', 'school.example']] });
+    expect((await anonymous('/_veil/metrics')).status).toBe(401);
+    expect((await anonymous('/_veil/review')).status).toBe(302);
+    expect((await anonymous('/_veil/api/review')).status).toBe(401);
+    expect((await anonymous('/_veil/api/audit')).status).toBe(401);
+    expect((await anonymous('/_veil/queues')).status).toBe(302);
+    expect((await anonymous('/_veil/demo/original/20261126-000000-00000000')).status).toBe(404); // not in demo mode
+    const health = await anonymous('/_veil/health');
+    expect(health.status).toBe(200);
+    expect(health.body.toString()).not.toMatch(/redis:\/\/|\/tmp\//); // says what is down, not where things are
+    const metrics = await send(veil.port, { path: '/_veil/metrics', headers: [['Authorization', `Bearer ${TOKEN}`]] });
+    expect(metrics.status).toBe(200);
+    expect(metrics.body.toString()).toMatch(/veil_uploads_total/);
+  });
+
   it('a restart loses no held item', async () => {
     cms.requests.length = 0;
     const otherPhoto = await sharp(photo).resize(1000).jpeg().toBuffer();

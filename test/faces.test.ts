@@ -27,6 +27,7 @@ import {
   decodeForDetection,
   detectFaces,
   detectionScales,
+  detectionTileCount,
   minFaceHeightFor,
   MODEL_MIN_FACE_PX,
 } from '../src/pipeline/faces.js';
@@ -62,6 +63,12 @@ describe('detectionScales', () => {
     expect(scales[0]).toBeCloseTo(MODEL_MIN_FACE_PX / 40);
     expect(4000 * scales[scales.length - 1]!).toBeLessThanOrEqual(192);
     for (let i = 1; i < scales.length; i++) expect(scales[i]!).toBeLessThan(scales[i - 1]!);
+  });
+
+  it('costs no extra row of tiles when rounding makes a level a pixel taller', () => {
+    // 1067 px published at 1.5x is a 1601 px level, 1066 px a 1599 px one: the same tiles cover both.
+    expect(detectionTileCount(1600, 1067, DEFAULT_FACE_MIN_PX)).toBe(detectionTileCount(1600, 1066, DEFAULT_FACE_MIN_PX));
+    expect(detectionTileCount(1600, 1200, DEFAULT_FACE_MIN_PX)).toBeGreaterThan(detectionTileCount(1600, 1067, DEFAULT_FACE_MIN_PX));
   });
 
   it('needs less work when only larger faces matter', () => {
@@ -168,6 +175,19 @@ describe('detectFaces on small faces in a 4000x3000 photo', () => {
     expect(precision(faces, match, photo)).toBeGreaterThanOrEqual(0.85);
   });
 
+  it(`published at ${DEFAULT_MAX_EDGE} px: finds faces of 26–45 px, where one pyramid level hands over to the next, wherever the tiles fall`, async () => {
+    // 64–112 px in the 4000 px file: 38–67 px at the finest level's network input, the sizes that
+    // only a tile holding the whole face finds (the next level sees them at 13–22 px). Jittered
+    // over the frame, many sit across the edges between tiles.
+    const photo = await smallFacePhoto({ width: 4000, height: 3000, faceHeights: [64, 80, 96, 112], seed: 8 });
+    const image = await decodeForDetection(photo.jpeg);
+    const faces = await detectFaces(image, { minFaceHeight: minFaceHeightFor(4000, 3000, DEFAULT_MAX_EDGE, DEFAULT_FACE_MIN_PX) });
+    const match = matchFaces(faces, photo.faces.map((f) => f.box), SMALL_FACE_IOU);
+    const missed = missedAtOrAbove(photo, match.found, 0);
+    expect(missed.filter((m) => m.source !== NEAR_PROFILE_FACE), JSON.stringify(missed)).toEqual([]);
+    expect(precision(faces, match, photo)).toBeGreaterThanOrEqual(0.9);
+  });
+
   it('lists more, lower-scored candidates when asked for a lower threshold', async () => {
     const minFaceHeight = 40;
     const operating = await detectFaces(image, { minFaceHeight });
@@ -205,6 +225,32 @@ describe('the face model file', () => {
     const err = await detectFaces(tiny, { modelPath: broken }).catch((e: unknown) => e);
     expect(isVeilError(err) && err.code).toBe('MODEL_UNAVAILABLE');
     expect((err as Error).message).toContain(broken);
+  });
+
+  it('of another shape (e.g. float input, as models from before 8-bit input were) → MODEL_UNAVAILABLE saying what is wrong', async () => {
+    const { onnx } = (await import('onnx-proto')).default;
+    const tensor = (elemType: number, dims: (number | string)[]) => ({
+      tensorType: { elemType, shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } },
+    });
+    // A real, loadable model with the old contract: float32 [batch, 192, 192, 3] in.
+    const model = onnx.ModelProto.encode(
+      onnx.ModelProto.create({
+        irVersion: 7,
+        opsetImport: [{ domain: '', version: 13 }],
+        graph: {
+          name: 'old_contract',
+          node: [{ opType: 'Identity', input: ['image'], output: ['detections'] }],
+          input: [{ name: 'image', type: tensor(onnx.TensorProto.DataType.FLOAT, ['batch', 192, 192, 3]) }],
+          output: [{ name: 'detections', type: tensor(onnx.TensorProto.DataType.FLOAT, ['batch', 192, 192, 3]) }],
+        },
+      }),
+    ).finish();
+    const old = path.join(temp, 'float-input.onnx');
+    writeFileSync(old, model);
+    const err = await detectFaces(tiny, { modelPath: old }).catch((e: unknown) => e);
+    expect(isVeilError(err) && err.code).toBe('MODEL_UNAVAILABLE');
+    expect((err as Error).message).toContain(old);
+    expect((err as Error).message).toMatch(/input "image" is float32 \[batch, 192, 192, 3\], not uint8/);
   });
 
   it('finds nothing in a flat grey picture', async () => {

@@ -48,8 +48,11 @@ function buildBundle(name: string, args: string[], cwd: string): Bundle {
 }
 
 const FORBIDDEN_PACKAGES = ['sharp', 'onnxruntime-node', 'onnxruntime-common', 'bullmq', 'ioredis', '@aws-sdk', 'exiftool-vendored', 'libheif-js', 'prom-client', '@hono/node-server'];
-/** Node-only parts of Veil: the disk spool, the node:http forwarder, the Node entry points, the pipeline. */
-const NODE_ONLY_SOURCES = [/^src\/proxy\/(spool-disk|forward|app|index|multipart-read)\.ts$/, /^src\/(config|app|server|cli)\.ts$/, /^src\/(pipeline\/(?!errors\.ts)|queue\/|storage\/|review\/|ingest\/(?!signature\.ts))/];
+/**
+ * Node-only parts of Veil: the disk spool, the node:http forwarder, the Node entry points, the
+ * pipeline (but for its plain modules, errors and byte sizes, which the shared proxy uses).
+ */
+const NODE_ONLY_SOURCES = [/^src\/proxy\/(spool-disk|forward|app|index|multipart-read)\.ts$/, /^src\/(config|app|server|cli)\.ts$/, /^src\/(pipeline\/(?!(errors|format-bytes)\.ts)|queue\/|storage\/|review\/|ingest\/(?!signature\.ts))/];
 /** What workerd provides natively under nodejs_compat and the shared code may use (busboy needs stream). */
 const ALLOWED_BUILTINS = new Set(['stream', 'node:stream', 'buffer', 'node:buffer', 'events', 'node:events', 'util', 'node:util', 'string_decoder', 'node:string_decoder', 'crypto', 'node:crypto']);
 

@@ -133,8 +133,9 @@ export async function startVeil(config: Config, role: Role, makeExtensions?: Ext
     const health: HealthCheck[] = [
       { name: 'redis', check: () => queue.ping() },
       { name: 'storage', check: () => store.check() },
-      { name: 'model', check: async () => void (await loadFaceModel(modelPath)) },
     ];
+    // The model lives where the worker runs; a proxy-only process would load onnxruntime just to report on it.
+    if (worker) health.push({ name: 'model', check: async () => void (await loadFaceModel(modelPath)) });
     app = createApp({
       config,
       store,

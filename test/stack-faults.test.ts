@@ -122,6 +122,9 @@ describe('the worker is asked to stop (SIGTERM) mid-job', () => {
       let log = '';
       worker.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
       await waitFor(() => log.includes('worker started'), 20_000);
+      // A proxy-only process holds no model, so its health says nothing about one.
+      const health = JSON.parse((await send(proxy.port, { path: '/_veil/health' })).body.toString());
+      expect(Object.keys(health.checks)).toEqual(['redis', 'storage']);
       cms.requests.length = 0;
       const pending = rawUpload(proxy.port);
       await new Promise((r) => setTimeout(r, 300));

@@ -43,7 +43,7 @@ export class PipelinePool {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly size: number, private readonly settings: PipelineSettings) {
+  constructor(size: number, private readonly settings: PipelineSettings) {
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
   }
 

@@ -8,8 +8,6 @@
  * Web Crypto (`crypto.subtle`) only: this module runs unchanged in Node and in workerd.
  */
 
-export const INGEST_PATH = '/_veil/ingest';
-
 /** A call is accepted this many seconds either side of the service's clock. */
 export const MAX_CLOCK_SKEW_SECONDS = 300;
 

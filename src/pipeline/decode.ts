@@ -1,4 +1,4 @@
-import sharp, { type Metadata, type Sharp } from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { VeilError } from './errors.js';
 import { decodeHeic, rawToPngWithProfile } from './heic.js';
 import { reason, type ImageHeader, type Limits } from './limits.js';

@@ -1,4 +1,4 @@
-import sharp, { type Metadata, type Sharp } from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { VeilError } from './errors.js';
 import { formatBytes } from './format-bytes.js';
 import type { ImageFormat } from './types.js';

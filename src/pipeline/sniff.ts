@@ -16,11 +16,6 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat {
   );
 }
 
-/** True when the bytes are one of the formats Veil accepts. */
-export function isSupportedImage(bytes: Uint8Array): boolean {
-  return identify(bytes).kind === 'image';
-}
-
 /** A short human description of what the bytes look like, e.g. "a ZIP archive". */
 export function describeBytes(bytes: Uint8Array): string {
   const found = identify(bytes);

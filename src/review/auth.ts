@@ -44,7 +44,6 @@ export type LoginResult =
 
 export const SESSION_COOKIE = 'veil_session';
 export const LOGIN_COOKIE = 'veil_login';
-export const CSRF_FIELD = '_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
 export const API_TOKEN_ACTOR = 'api-token';
 const MAX_NAME_CHARS = 64;

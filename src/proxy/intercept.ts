@@ -20,6 +20,9 @@ export interface InterceptOptions {
   onUpload?: (event: UploadEvent) => void;
 }
 
+/** Room for the JSON (or other text) around base64 files in an `embedded` body. */
+const EMBEDDED_BODY_SLACK = 64 * 1024;
+
 /** Headers that describe the old body and would be wrong for the rebuilt one. */
 const BODY_HEADERS = ['content-length', 'transfer-encoding', 'content-type', 'content-disposition', 'content-md5', 'digest', 'content-digest', 'repr-digest'];
 
@@ -34,6 +37,7 @@ export async function interceptUpload(req: Request, url: URL, match: UploadMatch
     const encoding = req.headers.get('content-encoding');
     if (encoding && encoding.trim().toLowerCase() !== 'identity') throw compressedBody(encoding);
     if (match.body === 'multipart') return await run.multipart();
+    if (match.body === 'embedded') return await run.embedded();
     return match.body === 'inspect' ? await run.inspected() : await run.raw();
   } catch (err) {
     // A body that stopped arriving because the client left is a cancellation, not Veil's fault.
@@ -125,6 +129,27 @@ class UploadRun {
     const refusal = this.match.inspect?.(bytes);
     if (refusal) throw refusal;
     return this.options.forward(this.withBody(this.req.headers, bytes));
+  }
+
+  async embedded(): Promise<Response> {
+    const { limits } = this.options;
+    // Base64 is 4/3 of the file, and the JSON around it is small.
+    const bytes = await readWhole(this.req.body!, Math.ceil((limits.maxUploadBytes * 4) / 3) + EMBEDDED_BODY_SLACK);
+    const found = this.match.embedded!(bytes);
+    if (found.images.length === 0) return this.options.forward(this.withBody(this.req.headers, bytes));
+
+    this.images = found.images.length;
+    this.filename = found.images[0]!.filename;
+    const result = await sanitiseAll(found.images, this.ctx, this.options.sanitise, limits.uploadTimeoutMs, this.req.signal);
+    if (!result.ok) return this.answerProblem(result.problem, result.outcomes, this.filename);
+    const rebuilt = found.rebuild(result.outcomes);
+    const headers = replaceBodyHeaders(this.req.headers, {
+      'content-type': rebuilt.contentType ?? this.req.headers.get('content-type') ?? 'application/octet-stream',
+      'content-length': String(rebuilt.body.byteLength),
+    });
+    const res = await this.options.forward(this.withBody(headers, rebuilt.body));
+    this.emit('sanitised', result.outcomes.map((o) => o.uploadId), { upstreamStatus: res.status });
+    return res;
   }
 
   refuse(error: VeilError): Response {

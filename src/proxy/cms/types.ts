@@ -20,15 +20,27 @@ export interface ProblemDetails {
 export interface UploadMatch {
   /**
    * `multipart`: a multipart/form-data body; `raw`: the body is the file itself; `inspect`: a
-   * small body (at most maxUploadBytes) read whole and judged by `inspect`, then forwarded unchanged.
+   * small body (at most maxUploadBytes) read whole and judged by `inspect`, then forwarded unchanged;
+   * `embedded`: a body read whole (files as base64 in JSON, at most maxUploadBytes of file)
+   * whose files `embedded` finds and puts back sanitised.
    */
-  body: 'multipart' | 'raw' | 'inspect';
+  body: 'multipart' | 'raw' | 'inspect' | 'embedded';
   /** For `inspect` bodies: a VeilError refuses the request (e.g. a file hidden in base64). */
   inspect?: (body: Uint8Array) => VeilError | undefined;
+  /** For `embedded` bodies: the files inside; throws a VeilError for a body it cannot read. */
+  embedded?: (body: Uint8Array) => EmbeddedFiles;
   /** Who the request says is uploading (a cookie or Basic auth user): a hint for the audit trail only. */
   user?: string;
   /** The answer the CMS's own uploader shows when an upload fails: same shape, Veil's message. */
   respond(problem: UploadProblem, details: ProblemDetails): Response;
+}
+
+/** Files carried inside a body (e.g. base64 in JSON), and how to put sanitised ones in their place. */
+export interface EmbeddedFiles {
+  /** Only the pictures: anything else stays as it came. */
+  images: { bytes: Uint8Array; filename?: string; declaredType?: string }[];
+  /** The body with each picture replaced, in order, by its sanitised version. */
+  rebuild(sanitised: { bytes: Uint8Array; filename: string; contentType: string }[]): { body: Uint8Array; contentType?: string };
 }
 
 /**

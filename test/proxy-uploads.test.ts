@@ -428,6 +428,84 @@ describe('WordPress XML-RPC', () => {
   });
 });
 
+describe('Joomla uploads (pictures as base64 inside JSON)', () => {
+  const TOKEN = 'a3f9c0ffee0123456789abcdef012345';
+  const MEDIA = '/administrator/index.php?option=com_media&format=json&mediatypes=0,1,2,3&task=api.files&path=local-images:/2026';
+  const json = (method: string, path: string, value: unknown): SendOptions => {
+    const body = JSON.stringify(value);
+    return { method, path, headers: [HOST, ['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(body))]], body };
+  };
+  const received = (req: RecordedRequest) => JSON.parse(req.body.toString('utf8')) as Record<string, string>;
+
+  it('the media manager\'s upload reaches Joomla sanitised and renamed, its token and query untouched', async () => {
+    const { res, forwarded } = await sendCounting(json('POST', MEDIA, { [TOKEN]: '1', name: 'Jane Smith year 6.jpg', content: PHOTO.toString('base64') }));
+    expect(res.status).toBe(201);
+    expect(calls).toHaveLength(1);
+    expect(sha(calls[0]!.file.bytes)).toBe(sha(PHOTO));
+    expect(calls[0]!.file.filename).toBe('Jane Smith year 6.jpg');
+    expect(calls[0]!.ctx.cms).toBe('joomla');
+    expect(forwarded).toHaveLength(1);
+    const got = forwarded[0]!;
+    expect(got.url).toBe(MEDIA);
+    expect(got.headers['content-length']).toEqual([String(got.bodyLength)]);
+    const body = received(got);
+    expect(Object.keys(body)).toEqual([TOKEN, 'name', 'content']);
+    expect(body[TOKEN]).toBe('1');
+    expect(body.name).toMatch(/^photo-20261126-[0-9a-f]{6}\.jpg$/);
+    const bytes = Buffer.from(body.content!, 'base64');
+    expect(sha(bytes)).toBe(sha(produced[0]!));
+    expect(await gpsTags(PHOTO)).not.toEqual([]);
+    expect(await gpsTags(bytes)).toEqual([]);
+  });
+
+  it('the web services API\'s upload gets the new name in its path', async () => {
+    const { forwarded } = await sendCounting(json('POST', '/api/index.php/v1/media/files', { path: 'local-images:/2026/sports/Jane.jpg', content: PHOTO.toString('base64') }));
+    const body = received(forwarded[0]!);
+    expect(body.path).toMatch(/^local-images:\/2026\/sports\/photo-20261126-[0-9a-f]{6}\.jpg$/);
+    expect(sha(Buffer.from(body.content!, 'base64'))).toBe(sha(produced[0]!));
+  });
+
+  it('replacing a file keeps the name the site links to', async () => {
+    const { forwarded } = await sendCounting(json('PUT', `${MEDIA}/team.jpg`, { [TOKEN]: '1', content: PHOTO.toString('base64') }));
+    const body = received(forwarded[0]!);
+    expect(Object.keys(body)).toEqual([TOKEN, 'content']);
+    expect(sha(Buffer.from(body.content!, 'base64'))).toBe(sha(produced[0]!));
+  });
+
+  it('a new folder, a PDF and other calls go on byte for byte, unsanitised', async () => {
+    for (const options of [
+      json('POST', MEDIA, { [TOKEN]: '1', name: 'trips' }),
+      json('POST', MEDIA, { [TOKEN]: '1', name: 'letter.pdf', content: Buffer.from('%PDF-1.4\n% a letter home\n').toString('base64') }),
+      json('PUT', `${MEDIA}/team.jpg`, { [TOKEN]: '1', newPath: 'local-images:/2025/team.jpg', move: '1' }),
+    ]) {
+      const { forwarded } = await sendCounting(options);
+      expect(forwarded).toHaveLength(1);
+      expect(forwarded[0]!.body.toString('utf8')).toBe(options.body);
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('a held photo is answered as Joomla\'s JsonResponse, and nothing reaches Joomla', async () => {
+    standIn = async () => ({ kind: 'held', uploadId: 'j-1', reference: 'VEIL-J1', message: 'Held for review.' });
+    const { res, forwarded } = await sendCounting(json('POST', MEDIA, { [TOKEN]: '1', name: 'p.jpg', content: PHOTO.toString('base64') }));
+    expect(forwarded).toEqual([]);
+    expect(res.status).toBe(403);
+    expect(JSON.parse(res.body.toString())).toEqual({ success: false, message: 'Held for review. Reference: VEIL-J1.', messages: null, data: null });
+  });
+
+  it('a body that is not JSON, or a picture behind a data: prefix, is not waved through', async () => {
+    const broken = `{"name":"p.jpg","content":"${PHOTO.toString('base64')}"`;
+    const { res, forwarded } = await sendCounting({ method: 'POST', path: MEDIA, headers: [HOST, ['Content-Type', 'application/json'], ['Content-Length', String(broken.length)]], body: broken });
+    expect(forwarded).toEqual([]);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body.toString())).toMatchObject({ success: false, message: expect.stringMatching(/not valid JSON/) });
+
+    const dataUri = await sendCounting(json('POST', MEDIA, { name: 'p.jpg', content: `data:image/jpeg;base64,${PHOTO.toString('base64')}` }));
+    expect(calls).toHaveLength(1);
+    expect(sha(Buffer.from(received(dataUri.forwarded[0]!).content!, 'base64'))).toBe(sha(produced[0]!));
+  });
+});
+
 describe('Ghost uploads', () => {
   it('a held photo is answered in Ghost admin API form', async () => {
     standIn = async () => ({ kind: 'held', uploadId: 'g-1', reference: 'VEIL-G1', message: 'Held for review.' });

@@ -98,6 +98,31 @@ describe('uploads through the whole stack', () => {
     await expectCleanAndRedacted(received.body);
   });
 
+  it('a Joomla media manager upload (base64 in JSON) reaches the CMS clean and redacted; a damaged one reaches nothing', async () => {
+    cms.requests.length = 0;
+    cms.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"success":true,"message":null,"messages":null,"data":{}}');
+    });
+    const path = '/administrator/index.php?option=com_media&format=json&mediatypes=0,1,2,3&task=api.files&path=local-images:/';
+    const post = (content: Buffer) => {
+      const body = JSON.stringify({ c0ffee: '1', name: 'jane-smith.jpg', content: content.toString('base64') });
+      return send(veil.port, { method: 'POST', path, headers: [['Host', 'school.example'], ['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(body))]], body });
+    };
+    const answer = await post(photo);
+    expect(answer.status).toBe(200);
+    const received = JSON.parse(cms.requests[0]!.body.toString()) as Record<string, string>;
+    expect(received.name).toMatch(/^photo-\d{8}-[0-9a-f]{6}\.jpg$/);
+    expect(received.c0ffee).toBe('1');
+    await expectCleanAndRedacted(Buffer.from(received.content!, 'base64'));
+
+    cms.requests.length = 0;
+    const damaged = await post(photo.subarray(0, 30_000));
+    expect(damaged.status).toBeGreaterThanOrEqual(400);
+    expect(JSON.parse(damaged.body.toString())).toMatchObject({ success: false, message: expect.stringMatching(/damaged or incomplete/) });
+    expect(cms.requests).toHaveLength(0);
+  });
+
   it('passes other requests through untouched, and reports health and metrics', async () => {
     cms.handle((req, res) => {
       res.writeHead(302, { location: '/elsewhere', 'set-cookie': ['a=1; Path=/', 'b=2; HttpOnly'] });

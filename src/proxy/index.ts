@@ -14,11 +14,12 @@ export { clientAddress, hopByHopNames, setForwardedHeaders, withoutHopByHop, typ
 export { interceptUpload, type InterceptOptions } from './intercept.js';
 export { IMAGE_SNIFF_BYTES, imageKind, looksLikeImage, rasterKind, type ImageKind } from './looks-like-image.js';
 export { ghostAdapter } from './cms/ghost.js';
+export { joomlaAdapter } from './cms/joomla.js';
 export { multipartAdapter } from './cms/multipart.js';
 export { rawBodyAdapter } from './cms/raw-body.js';
 export { wordpressAdapter, wordpressUser } from './cms/wordpress.js';
 export { genericAnswer, HELD_STATUS } from './cms/answers.js';
-export type { CmsAdapter, ProblemDetails, UploadMatch, UploadProblem } from './cms/types.js';
+export type { CmsAdapter, EmbeddedFiles, ProblemDetails, UploadMatch, UploadProblem } from './cms/types.js';
 export type {
   Forwarder,
   ForwardHints,

@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { ghostAdapter } from './cms/ghost.js';
+import { joomlaAdapter } from './cms/joomla.js';
 import { multipartAdapter } from './cms/multipart.js';
 import { rawBodyAdapter } from './cms/raw-body.js';
 import type { CmsAdapter, UploadMatch } from './cms/types.js';
@@ -39,7 +40,7 @@ export const DEFAULT_LIMITS: ProxyLimits = {
   uploadTimeoutMs: 120_000,
 };
 
-export const DEFAULT_ADAPTERS: readonly CmsAdapter[] = [wordpressAdapter, ghostAdapter];
+export const DEFAULT_ADAPTERS: readonly CmsAdapter[] = [wordpressAdapter, ghostAdapter, joomlaAdapter];
 
 /** What @hono/node-server puts in `c.env`, described by shape so this module needs no node:http. */
 interface NodeIncoming {

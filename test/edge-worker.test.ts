@@ -348,6 +348,22 @@ describe('a GPS-tagged group photo uploaded through the Worker', () => {
     expect(context).toMatchObject({ cms: 'wordpress', path: '/wp-admin/async-upload.php', user: 'head.teacher', field: 'async-upload' });
   });
 
+  it('by Joomla\'s media manager (base64 inside JSON) reaches the CMS clean and renamed', async () => {
+    stub.handle((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"success":true,"message":null,"messages":null,"data":{}}');
+    });
+    const path = '/administrator/index.php?option=com_media&format=json&mediatypes=0,1,2,3&task=api.files&path=local-images:/';
+    const body = JSON.stringify({ f00d: '1', name: 'Jane Smith sports day.jpg', content: PHOTO.toString('base64') });
+    const { res, forwarded } = await sendCounting({ method: 'POST', path, headers: [HOST, ['Content-Type', 'application/json'], ['Content-Length', String(Buffer.byteLength(body))]], body });
+    expect(res.status).toBe(200);
+    expect(forwarded).toHaveLength(1);
+    const received = JSON.parse(forwarded[0]!.body.toString()) as Record<string, string>;
+    expect(received.f00d).toBe('1');
+    expect(received.name).toMatch(/^photo-[\w-]+\.jpg$/);
+    await expectCleanAndRedacted(Buffer.from(received.content!, 'base64'));
+  });
+
   describe("the ingest endpoint refuses calls that are not the Worker's own, fresh ones", () => {
     /** The captured call's signed headers, as the Worker sent them. */
     const signedHeaders = (call: IngestCall): Array<[string, string]> => call.headers.filter(([name]) => name.startsWith('x-veil-') || name === 'content-type');

@@ -506,6 +506,58 @@ describe('Joomla uploads (pictures as base64 inside JSON)', () => {
   });
 });
 
+describe('pictures pasted into a rich-text editor (data: URIs inside forms and JSON)', () => {
+  const form = (fields: Record<string, string>): SendOptions => {
+    const body = new URLSearchParams(fields).toString();
+    return { method: 'POST', path: '/administrator/index.php?option=com_content&view=article&layout=edit&id=7', headers: [HOST, ['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', String(body.length)], ['Cookie', 'joomla_admin=abc']], body };
+  };
+
+  it('an article saved with a pasted photo reaches the CMS with the photo sanitised, everything else byte for byte', async () => {
+    const article = `<p>Sports day</p><p><img src="data:image/jpeg;base64,${PHOTO.toString('base64')}" alt=""></p>`;
+    const options = form({ 'jform[title]': 'Sports day – Year 6 ✓', 'jform[articletext]': article, task: 'article.apply', c0ffee: '1' });
+    const { res, forwarded } = await sendCounting(options);
+    expect(res.status).toBe(201);
+    expect(calls.map((c) => c.ctx.cms)).toEqual(['text-body']);
+    expect(sha(calls[0]!.file.bytes)).toBe(sha(PHOTO));
+    const got = forwarded[0]!;
+    expect(got.headers['content-length']).toEqual([String(got.bodyLength)]);
+    expect(got.headers.cookie).toEqual(['joomla_admin=abc']);
+    const sent = options.body as string;
+    const before = sent.slice(0, sent.indexOf('data%3A'));
+    expect(got.body.toString('latin1').startsWith(before)).toBe(true);
+    expect(got.body.toString('latin1').endsWith('&task=article.apply&c0ffee=1')).toBe(true);
+    const saved = new URLSearchParams(got.body.toString('latin1')).get('jform[articletext]')!;
+    const uri = /src="data:image\/jpeg;base64,([^"]+)"/.exec(saved)![1]!;
+    const bytes = Buffer.from(uri, 'base64');
+    expect(sha(bytes)).toBe(sha(produced[0]!));
+    expect(await gpsTags(bytes)).toEqual([]);
+  });
+
+  it('a post saved as JSON with two pasted photos: both replaced, in order', async () => {
+    const body = JSON.stringify({ title: 'Trip', content: `<img src="data:image/jpeg;base64,${PHOTO.toString('base64')}"><img src="data:image/jpeg;base64,${PHOTO2.toString('base64')}">`, status: 'draft' });
+    const { forwarded } = await sendCounting({ method: 'POST', path: '/wp-json/wp/v2/posts/12', headers: [HOST, ['Content-Type', 'application/json'], ['Content-Length', String(body.length)]], body });
+    expect(calls.map((c) => sha(c.file.bytes))).toEqual([sha(PHOTO), sha(PHOTO2)]);
+    const saved = JSON.parse(forwarded[0]!.body.toString()) as { title: string; content: string; status: string };
+    expect(saved.title).toBe('Trip');
+    expect(saved.status).toBe('draft');
+    const uris = [...saved.content.matchAll(/base64,([^"]+)"/g)].map((m) => sha(Buffer.from(m[1]!, 'base64')));
+    expect(uris).toEqual(produced.map(sha));
+  });
+
+  it('forms and JSON without pictures go on byte for byte; a held pasted photo stops the whole save', async () => {
+    const plain = form({ 'jform[title]': 'Letters home', 'jform[articletext]': '<p>No pictures here. data:text/plain;base64,SGVsbG8=</p>' });
+    const { forwarded } = await sendCounting(plain);
+    expect(forwarded[0]!.body.toString('latin1')).toBe(plain.body);
+    expect(calls).toEqual([]);
+
+    standIn = async () => ({ kind: 'held', uploadId: 't-1', reference: 'VEIL-T1', message: 'Held for review.' });
+    const held = await sendCounting(form({ 'jform[articletext]': `<img src="data:image/jpeg;base64,${PHOTO.toString('base64')}">` }));
+    expect(held.forwarded).toEqual([]);
+    expect(held.res.status).toBe(403);
+    expect(held.res.body.toString()).toMatch(/Held for review\. Reference: VEIL-T1\./);
+  });
+});
+
 describe('Ghost uploads', () => {
   it('a held photo is answered in Ghost admin API form', async () => {
     standIn = async () => ({ kind: 'held', uploadId: 'g-1', reference: 'VEIL-G1', message: 'Held for review.' });

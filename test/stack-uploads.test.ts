@@ -123,6 +123,21 @@ describe('uploads through the whole stack', () => {
     expect(cms.requests).toHaveLength(0);
   });
 
+  it('a photo pasted into an article (a data: URI in a form post) reaches the CMS clean and redacted', async () => {
+    cms.requests.length = 0;
+    cms.handle((_req, res) => {
+      res.writeHead(303, { location: '/administrator/index.php?option=com_content&view=articles' });
+      res.end();
+    });
+    const body = new URLSearchParams({ 'jform[title]': 'Sports day', 'jform[articletext]': `<p><img src="data:image/jpeg;base64,${photo.toString('base64')}"></p>`, task: 'article.save' }).toString();
+    const answer = await send(veil.port, { method: 'POST', path: '/administrator/index.php?option=com_content&layout=edit&id=0', headers: [['Host', 'school.example'], ['Content-Type', 'application/x-www-form-urlencoded'], ['Content-Length', String(body.length)]], body });
+    expect(answer.status).toBe(303);
+    const saved = new URLSearchParams(cms.requests[0]!.body.toString('latin1'));
+    expect(saved.get('jform[title]')).toBe('Sports day');
+    const uri = /src="data:image\/jpeg;base64,([^"]+)"/.exec(saved.get('jform[articletext]')!)![1]!;
+    await expectCleanAndRedacted(Buffer.from(uri, 'base64'));
+  });
+
   it('passes other requests through untouched, and reports health and metrics', async () => {
     cms.handle((req, res) => {
       res.writeHead(302, { location: '/elsewhere', 'set-cookie': ['a=1; Path=/', 'b=2; HttpOnly'] });

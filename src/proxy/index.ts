@@ -17,6 +17,8 @@ export { ghostAdapter } from './cms/ghost.js';
 export { joomlaAdapter } from './cms/joomla.js';
 export { multipartAdapter } from './cms/multipart.js';
 export { rawBodyAdapter } from './cms/raw-body.js';
+export { textBodyAdapter } from './cms/text-body.js';
+export { findEmbeddedImages, replaceEmbeddedImages, type EmbeddedImage } from './embedded-images.js';
 export { wordpressAdapter, wordpressUser } from './cms/wordpress.js';
 export { genericAnswer, HELD_STATUS } from './cms/answers.js';
 export type { CmsAdapter, EmbeddedFiles, ProblemDetails, UploadMatch, UploadProblem } from './cms/types.js';

@@ -3,6 +3,7 @@ import { ghostAdapter } from './cms/ghost.js';
 import { joomlaAdapter } from './cms/joomla.js';
 import { multipartAdapter } from './cms/multipart.js';
 import { rawBodyAdapter } from './cms/raw-body.js';
+import { textBodyAdapter } from './cms/text-body.js';
 import type { CmsAdapter, UploadMatch } from './cms/types.js';
 import { wordpressAdapter } from './cms/wordpress.js';
 import { clientAddress } from './headers.js';
@@ -99,9 +100,10 @@ export function createProxyCoreApp(options: ProxyCoreOptions): Hono {
 }
 
 function withGenericAdapters(adapters: readonly CmsAdapter[]): CmsAdapter[] {
-  const list = adapters.filter((adapter) => adapter !== multipartAdapter && adapter !== rawBodyAdapter);
+  const generic = [multipartAdapter, textBodyAdapter, rawBodyAdapter];
+  const list = adapters.filter((adapter) => !generic.includes(adapter));
   // Fail closed: whatever a site configures, an upload no specific adapter knows is still inspected.
-  return [...list, multipartAdapter, rawBodyAdapter];
+  return [...list, ...generic];
 }
 
 function firstClaim(adapters: CmsAdapter[], req: Request, url: URL): { adapter: CmsAdapter; match: UploadMatch } | undefined {

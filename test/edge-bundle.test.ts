@@ -81,7 +81,7 @@ describe('the Worker bundle', () => {
     const started = performance.now();
     bundle = buildBundle('worker', [], ROOT);
     console.log(`[edge-bundle] built in ${Math.round(performance.now() - started)} ms: ${(bundle.code.length / 1024).toFixed(0)} KiB, ${bundle.inputs.length} modules`);
-    for (const shared of ['src/edge/worker.ts', 'src/proxy/proxy-core.ts', 'src/proxy/intercept.ts', 'src/proxy/multipart-form.ts', 'src/proxy/cms/wordpress.ts', 'src/proxy/cms/ghost.ts', 'src/proxy/cms/joomla.ts', 'src/proxy/cms/text-body.ts', 'src/proxy/embedded-images.ts', 'src/proxy/headers.ts', 'src/ingest/signature.ts']) {
+    for (const shared of ['src/edge/worker.ts', 'src/proxy/proxy-core.ts', 'src/proxy/intercept.ts', 'src/proxy/multipart-form.ts', 'src/proxy/cms/wordpress.ts', 'src/proxy/cms/ghost.ts', 'src/proxy/cms/joomla.ts', 'src/proxy/cms/text-body.ts', 'src/proxy/cms/multipart-other.ts', 'src/proxy/embedded-images.ts', 'src/proxy/headers.ts', 'src/ingest/signature.ts']) {
       expect(bundle.inputs).toContain(shared);
     }
   });

@@ -558,6 +558,34 @@ describe('pictures pasted into a rich-text editor (data: URIs inside forms and J
   });
 });
 
+describe('multipart bodies that are not forms (multipart/related, /mixed)', () => {
+  const related = (parts: string[], subtype = 'related'): SendOptions => {
+    const body = Buffer.concat([...parts.map((p) => Buffer.from(`--b0undary\r\n${p}\r\n`, 'latin1')), Buffer.from('--b0undary--\r\n')]);
+    return { method: 'POST', path: '/api/upload', headers: [HOST, ['Content-Type', `multipart/${subtype}; boundary=b0undary`], ['Content-Length', String(body.length)]], body };
+  };
+  const meta = 'Content-Type: application/json\r\n\r\n{"title":"Sports day"}';
+
+  it('a picture in any part, raw or base64, is refused and nothing is forwarded', async () => {
+    for (const options of [
+      related([meta, `Content-Type: image/jpeg\r\n\r\n${PHOTO.toString('latin1')}`]),
+      related([meta, `Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${PHOTO.toString('base64').replace(/.{76}/g, '$&\r\n')}`], 'mixed'),
+    ]) {
+      const { res, forwarded } = await sendCounting(options);
+      expect(forwarded).toEqual([]);
+      expect(res.status).toBe(415);
+      expect(res.body.toString()).toMatch(/cannot be sent this way/);
+    }
+    expect(calls).toEqual([]);
+  });
+
+  it('without a picture the body goes on byte for byte', async () => {
+    const options = related([meta, 'Content-Type: text/plain\r\n\r\nA letter home.']);
+    const { forwarded } = await sendCounting(options);
+    expect(forwarded).toHaveLength(1);
+    expect(forwarded[0]!.body.equals(options.body as Buffer)).toBe(true);
+  });
+});
+
 describe('Ghost uploads', () => {
   it('a held photo is answered in Ghost admin API form', async () => {
     standIn = async () => ({ kind: 'held', uploadId: 'g-1', reference: 'VEIL-G1', message: 'Held for review.' });

@@ -16,6 +16,7 @@ export { IMAGE_SNIFF_BYTES, imageKind, looksLikeImage, rasterKind, type ImageKin
 export { ghostAdapter } from './cms/ghost.js';
 export { joomlaAdapter } from './cms/joomla.js';
 export { multipartAdapter } from './cms/multipart.js';
+export { multipartOtherAdapter } from './cms/multipart-other.js';
 export { rawBodyAdapter } from './cms/raw-body.js';
 export { textBodyAdapter } from './cms/text-body.js';
 export { findEmbeddedImages, replaceEmbeddedImages, type EmbeddedImage } from './embedded-images.js';

@@ -2,6 +2,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { ghostAdapter } from './cms/ghost.js';
 import { joomlaAdapter } from './cms/joomla.js';
 import { multipartAdapter } from './cms/multipart.js';
+import { multipartOtherAdapter } from './cms/multipart-other.js';
 import { rawBodyAdapter } from './cms/raw-body.js';
 import { textBodyAdapter } from './cms/text-body.js';
 import type { CmsAdapter, UploadMatch } from './cms/types.js';
@@ -100,7 +101,7 @@ export function createProxyCoreApp(options: ProxyCoreOptions): Hono {
 }
 
 function withGenericAdapters(adapters: readonly CmsAdapter[]): CmsAdapter[] {
-  const generic = [multipartAdapter, textBodyAdapter, rawBodyAdapter];
+  const generic = [multipartAdapter, multipartOtherAdapter, textBodyAdapter, rawBodyAdapter];
   const list = adapters.filter((adapter) => !generic.includes(adapter));
   // Fail closed: whatever a site configures, an upload no specific adapter knows is still inspected.
   return [...list, ...generic];

@@ -70,7 +70,7 @@ function findJsonImages(body: Uint8Array, door: Door, creating: boolean): Embedd
   };
 }
 
-/** Joomla's JsonResponse, which the media manager reads: `{success, message, messages, data}`. */
+/** Joomla's JsonResponse `{success, message, messages, data}`: the media manager's error handler shows `message`. */
 function mediaManagerError(problem: UploadProblem): Response {
   return jsonResponse({ success: false, message: problemMessage(problem), messages: null, data: null }, problemStatus(problem), 'application/json; charset=utf-8');
 }

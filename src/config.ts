@@ -65,6 +65,8 @@ export interface Config {
   readonly workerConcurrency: number;
   readonly keepFilenames: boolean;
   readonly originalsRetentionDays: number;
+  /** Days Veil keeps its own copy of each sanitised photo; null: kept. */
+  readonly sanitisedRetentionDays: number | null;
   readonly reviewExpiryDays: number;
   readonly admin: {
     readonly users: readonly AdminUser[];
@@ -207,6 +209,7 @@ function assemble(v: Values, cwd: string): Config {
     workerConcurrency: v.WORKER_CONCURRENCY,
     keepFilenames: v.KEEP_FILENAMES,
     originalsRetentionDays: v.ORIGINALS_RETENTION_DAYS,
+    sanitisedRetentionDays: v.SANITISED_RETENTION_DAYS ?? null,
     reviewExpiryDays: v.REVIEW_EXPIRY_DAYS,
     admin: {
       users: v.VEIL_ADMIN_USERS,
@@ -516,6 +519,11 @@ const SETTINGS = {
   WORKER_CONCURRENCY: withDefault('1', wholeNumber(1, 64, 'of jobs'), 'Photos one worker process handles at once.'),
   KEEP_FILENAMES: withDefault('false', boolean, "Keep uploaded file names (they often carry pupils' names); by default they are replaced."),
   ORIGINALS_RETENTION_DAYS: withDefault('30', wholeNumber(0, 3650, 'of days'), 'Days the private originals are kept before they are deleted.'),
+  SANITISED_RETENTION_DAYS: optional(
+    wholeNumber(1, 36500, 'of days'),
+    "Days Veil keeps its own copy of each sanitised photo and its report (sanitised/ in the store) before deleting them; the CMS keeps what it published.",
+    { whenUnset: 'kept' },
+  ),
   REVIEW_EXPIRY_DAYS: withDefault('14', wholeNumber(1, 365, 'of days'), 'Days a held photo waits for a decision before it expires.'),
   VEIL_ADMIN_USERS: withDefault<readonly AdminUser[]>(
     '',

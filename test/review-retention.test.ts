@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -47,7 +47,7 @@ describe('retention', () => {
     const now = new Date(Date.now() + 31 * DAY);
     const summary = await runRetention({ store, audit, items, now, originalsRetentionDays: 30, reviewExpiryDays: 60 });
 
-    expect(summary).toEqual<RetentionSummary>({ expired: 0, rejectedPurged: 0, originalsDeleted: 2, previewsDeleted: 1 });
+    expect(summary).toEqual<RetentionSummary>({ expired: 0, rejectedPurged: 0, originalsDeleted: 2, previewsDeleted: 1, sanitisedDeleted: 0 });
     expect(await store.head('originals/20261101-080000-0a0a0a0a')).toBeNull();
     expect(await store.head(approved.upload.originalKey)).toBeNull();
     expect(await store.head(approved.upload.previewKey)).toBeNull();
@@ -61,6 +61,33 @@ describe('retention', () => {
       `original ${approved.upload.originalKey} retention retention`,
       `preview ${approved.upload.previewKey} retention retention`,
     ]);
+  });
+});
+
+describe("retention of Veil's own sanitised copies (SANITISED_RETENTION_DAYS)", () => {
+  it('unset keeps them; set, deletes those older than that many days (photo and report), audited', async () => {
+    const own = await mkdtemp(path.join(tmpdir(), 'veil-retention-sanitised-'));
+    try {
+      const local = new LocalObjectStore(own);
+      const audit = new AuditLog(local);
+      const old = ['sanitised/20261001-080000-0b0b0b0b/photo-20261001-abcdef.jpg', 'sanitised/20261001-080000-0b0b0b0b/report.json'];
+      const recent = ['sanitised/20261120-080000-0c0c0c0c/photo-20261120-123456.jpg', 'sanitised/20261120-080000-0c0c0c0c/report.json'];
+      for (const key of [...old, ...recent]) await local.put(key, Buffer.from(key));
+      const aged = new Date(Date.now() - 40 * DAY);
+      for (const key of old) await utimes(path.join(own, ...key.split('/')), aged, aged);
+      const run = (sanitisedRetentionDays?: number) => runRetention({ store: local, audit, now: new Date(), originalsRetentionDays: 30, sanitisedRetentionDays, reviewExpiryDays: 14 });
+
+      expect((await run()).sanitisedDeleted).toBe(0);
+      for (const key of [...old, ...recent]) expect(await local.head(key)).not.toBeNull();
+
+      expect((await run(30)).sanitisedDeleted).toBe(2);
+      for (const key of old) expect(await local.head(key)).toBeNull();
+      for (const key of recent) expect(await local.head(key)).not.toBeNull();
+      const deletions = await audit.collect({ types: ['deletion'] });
+      expect(deletions.map((r) => (r.type === 'deletion' ? `${r.kind} ${r.key} ${r.why}` : ''))).toEqual(old.map((key) => `sanitised ${key} retention`));
+    } finally {
+      await rm(own, { recursive: true, force: true });
+    }
   });
 });
 
@@ -83,7 +110,7 @@ describe('the retention schedule (BullMQ on the real Redis)', () => {
       purgeEveryMs: 300,
       retention: async () => {
         runs += 1;
-        return { expired: 0, rejectedPurged: 0, originalsDeleted: 0, previewsDeleted: 0 };
+        return { expired: 0, rejectedPurged: 0, originalsDeleted: 0, previewsDeleted: 0, sanitisedDeleted: 0 };
       },
       purgeRejected: async () => {
         purges += 1;

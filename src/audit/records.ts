@@ -53,7 +53,7 @@ export interface ReviewAuditRecord extends RecordBase {
   delivery?: { mediaId?: string; url?: string; error?: string } | undefined;
 }
 
-export type DeletedKind = 'original' | 'preview' | 'approved' | 'cms-media' | 'item';
+export type DeletedKind = 'original' | 'preview' | 'approved' | 'cms-media' | 'item' | 'sanitised';
 export type DeletionWhy = 'rejected' | 'retention' | 'expiry' | 'undo';
 
 export interface DeletionAuditRecord extends RecordBase {

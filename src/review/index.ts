@@ -25,7 +25,7 @@ export { ReviewStore } from './review-store.js';
 type Log = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 export interface ReviewSystemOptions {
-  config: Pick<Config, 'admin' | 'reviewExpiryDays' | 'originalsRetentionDays' | 'wordpress' | 'trustProxy' | 'publicUrl' | 'redis'>;
+  config: Pick<Config, 'admin' | 'reviewExpiryDays' | 'originalsRetentionDays' | 'sanitisedRetentionDays' | 'wordpress' | 'trustProxy' | 'publicUrl' | 'redis'>;
   store: ObjectStore;
   /** Re-runs the pipeline on an original with the reviewer's policy (the app wires it to the queue). */
   reprocess: Reprocess;
@@ -91,7 +91,15 @@ export function createReviewSystem(options: ReviewSystemOptions): ReviewSystem {
         redisUrl: config.redis.url,
         prefix: config.redis.prefix,
         retention: () =>
-          runRetention({ store, audit, items, now: new Date(), originalsRetentionDays: config.originalsRetentionDays, reviewExpiryDays: config.reviewExpiryDays }),
+          runRetention({
+            store,
+            audit,
+            items,
+            now: new Date(),
+            originalsRetentionDays: config.originalsRetentionDays,
+            sanitisedRetentionDays: config.sanitisedRetentionDays,
+            reviewExpiryDays: config.reviewExpiryDays,
+          }),
         purgeRejected: () => purgeDueRejections({ items, audit, now: new Date() }),
         log: options.log,
       }),

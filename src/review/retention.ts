@@ -16,6 +16,8 @@ export interface RetentionOptions {
   audit: AuditLog;
   now: Date;
   originalsRetentionDays: number;
+  /** Days Veil's own copies of sanitised photos are kept; null or absent: kept. */
+  sanitisedRetentionDays?: number | null;
   reviewExpiryDays: number;
   /** Reuse the app's review store (its per-item locks); one is made on `store` otherwise. */
   items?: ReviewStore;
@@ -26,13 +28,14 @@ export interface RetentionSummary {
   rejectedPurged: number;
   originalsDeleted: number;
   previewsDeleted: number;
+  sanitisedDeleted: number;
 }
 
 /**
  * Data minimisation, run daily: held items past REVIEW_EXPIRY_DAYS expire (originals deleted),
  * rejected originals past their undo window go, originals older than ORIGINALS_RETENTION_DAYS go
- * (except those still waiting for a decision), and so do the previews of decided items. Every
- * deletion is audited.
+ * (except those still waiting for a decision), and so do the previews of decided items and, when
+ * SANITISED_RETENTION_DAYS is set, Veil's copies of sanitised photos. Every deletion is audited.
  */
 export async function runRetention(options: RetentionOptions): Promise<RetentionSummary> {
   const { store, audit, now } = options;
@@ -76,7 +79,23 @@ export async function runRetention(options: RetentionOptions): Promise<Retention
       return { ...current, previewDeletedAt: at };
     });
   }
-  return { expired, rejectedPurged, originalsDeleted, previewsDeleted };
+  const sanitisedDeleted = options.sanitisedRetentionDays ? await deleteOldSanitised(store, audit, now, options.sanitisedRetentionDays) : 0;
+  return { expired, rejectedPurged, originalsDeleted, previewsDeleted, sanitisedDeleted };
+}
+
+/** sanitised/<upload id>/<photo> and its report.json, once older than `days`. */
+async function deleteOldSanitised(store: ObjectStore, audit: AuditLog, now: Date, days: number): Promise<number> {
+  const cutoff = now.getTime() - days * DAY_MS;
+  const old: string[] = [];
+  for await (const info of store.list(KEY_PREFIXES.sanitised)) {
+    if (info.lastModified.getTime() <= cutoff) old.push(info.key);
+  }
+  const at = now.toISOString();
+  for (const key of old) {
+    await store.delete(key);
+    await audit.append({ type: 'deletion', at, key, kind: 'sanitised', why: 'retention', by: 'retention' });
+  }
+  return old.length;
 }
 
 /** Waiting for a person (expiry deals with it), or a decision that can still be undone. */

@@ -55,6 +55,14 @@ describe('pictures carried as text in a request body', () => {
     expect(findEmbeddedImages(bytesOf(body))).toEqual([]);
   });
 
+  it('a data: URI broken over lines is still caught (its first line is a picture\'s start), so it cannot slip through', () => {
+    const wrapped = `<img src="data:image/jpeg;base64,${b64.replace(/.{76}/g, '$&\r\n')}">`;
+    const found = findEmbeddedImages(bytesOf(wrapped));
+    expect(found.length).toBeGreaterThanOrEqual(1);
+    // Only the first line is taken: the sanitiser refuses it as incomplete, and the save with it.
+    expect(found[0]!.bytes.length).toBeLessThan(PHOTO.length);
+  });
+
   // Catastrophic backtracking would take minutes here, and trip the test's timeout.
   it('a hostile body (a huge run with no end) is scanned without backtracking', () => {
     const body = bytesOf(`{"a":"data:image/jpeg;base64,${'A'.repeat(4_000_000)}!", "b": "${'A/'.repeat(2_000_000)}`);

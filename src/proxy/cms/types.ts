@@ -21,8 +21,9 @@ export interface UploadMatch {
   /**
    * `multipart`: a multipart/form-data body; `raw`: the body is the file itself; `inspect`: a
    * small body (at most maxUploadBytes) read whole and judged by `inspect`, then forwarded unchanged;
-   * `embedded`: a body read whole (files as base64 in JSON, at most maxUploadBytes of file)
-   * whose files `embedded` finds and puts back sanitised.
+   * `embedded`: a body read whole (at most 4/3 of maxUploadBytes, plus room for the text around)
+   * whose pictures, carried as text (base64 in JSON, data: URIs), `embedded` finds and puts back
+   * sanitised.
    */
   body: 'multipart' | 'raw' | 'inspect' | 'embedded';
   /** For `inspect` bodies: a VeilError refuses the request (e.g. a file hidden in base64). */
@@ -35,7 +36,7 @@ export interface UploadMatch {
   respond(problem: UploadProblem, details: ProblemDetails): Response;
 }
 
-/** Files carried inside a body (e.g. base64 in JSON), and how to put sanitised ones in their place. */
+/** Pictures carried inside a body as text, and how to put sanitised ones in their place. */
 export interface EmbeddedFiles {
   /** Only the pictures: anything else stays as it came. */
   images: { bytes: Uint8Array; filename?: string; declaredType?: string }[];
@@ -45,9 +46,10 @@ export interface EmbeddedFiles {
 
 /**
  * Knows one CMS's upload requests. Adapters are tried in order, most specific first; the generic
- * multipart and raw-body adapters come last and claim every request with a body, so an unknown
- * upload route still has its pictures sanitised (only the answer format is generic). Rebuilding the
- * request follows from `body`: the proxy replaces image parts or the raw body the same way for all.
+ * ones (multipart forms, other multipart, text bodies, raw bodies) come last and between them claim
+ * every request with a body, so an unknown upload route still has its pictures sanitised (only the
+ * answer format is generic). Rebuilding the request follows from `body`: the proxy replaces image
+ * parts, pictures inside text, or the raw body the same way for all.
  */
 export interface CmsAdapter {
   /** Short name, recorded as UploadContext.cms. */

@@ -79,7 +79,9 @@ function identify(b: Uint8Array): Identified {
 /** HEIF, AVIF and MP4/MOV share the ISO base media container; the brands tell them apart. */
 function identifyIsoMedia(b: Uint8Array): Identified {
   const size = readUint32BE(b, 0);
-  const end = Math.min(b.length, size >= 16 ? size : 16);
+  // Brands past the first 4 KiB are not read: the proxy decides what is a picture from that much
+  // (IMAGE_SNIFF_BYTES), and no camera writes an ftyp box that long.
+  const end = Math.min(b.length, size >= 16 ? size : 16, 4096);
   const brands = [ascii(b, 8, 4)];
   for (let at = 16; at + 4 <= end; at += 4) brands.push(ascii(b, at, 4));
   const major = brands[0];

@@ -71,7 +71,8 @@ const HEIF_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'he
 function isoBmffKind(b: Uint8Array): ImageKind | undefined {
   if (b.length < 12 || ascii(b, 4, 4) !== 'ftyp') return undefined;
   const boxSize = ((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!;
-  const end = Math.min(boxSize >= 16 ? boxSize : 16, b.length, 256);
+  // As far as the pipeline's sniffer reads (src/pipeline/sniff.ts), so no brand it accepts is missed here.
+  const end = Math.min(boxSize >= 16 ? boxSize : 16, b.length, IMAGE_SNIFF_BYTES);
   const brands = [ascii(b, 8, 4)];
   for (let at = 16; at + 4 <= end; at += 4) brands.push(ascii(b, at, 4));
   if (brands.some((brand) => AVIF_BRANDS.has(brand))) return 'avif';

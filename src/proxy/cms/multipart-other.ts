@@ -1,4 +1,5 @@
 import { VeilError } from '../../pipeline/errors.js';
+import { ImageStartGuard } from '../image-start-guard.js';
 import { imageKind } from '../looks-like-image.js';
 import { basicAuthUser, genericAnswer } from './answers.js';
 import type { CmsAdapter } from './types.js';
@@ -7,7 +8,8 @@ import type { CmsAdapter } from './types.js';
  * multipart/related, /mixed and other multipart bodies that are not forms (some APIs upload a
  * file with its JSON description this way). Veil does not rebuild them, and a raw-body sniff
  * would see only the first boundary: so the body is read whole and refused if any part is a
- * picture; without one it goes on unchanged.
+ * picture (binary, as the multipart form guard sees them, or base64); without one it goes on
+ * unchanged.
  */
 const OTHER_MULTIPART = /^\s*multipart\/(?!form-data\s*(?:;|$))[\w.+-]+/i;
 
@@ -20,24 +22,23 @@ export const multipartOtherAdapter: CmsAdapter = {
   },
 };
 
-/** Looks at the start of every part's content (after each blank line ending a header block). */
+/** Refused when any part's content (what follows a blank line) starts a picture, raw or in base64. */
 function refuseImageParts(body: Uint8Array): VeilError | undefined {
-  const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1');
-  for (let at = text.indexOf('\r\n\r\n'); at !== -1; at = text.indexOf('\r\n\r\n', at + 4)) {
-    if (startsPicture(body, at + 4)) return refusal();
-  }
-  // Bare-LF bodies, which some parsers accept.
-  for (let at = text.indexOf('\n\n'); at !== -1; at = text.indexOf('\n\n', at + 2)) {
-    if (startsPicture(body, at + 2)) return refusal();
+  const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const guard = new ImageStartGuard();
+  guard.push(bytes);
+  guard.end();
+  if (guard.found) return refusal();
+  // The guard knows raw signatures; a part may also carry its picture base64-encoded
+  // (Content-Transfer-Encoding: base64), as mail-style multipart does.
+  for (const blank of bytes.toString('latin1').matchAll(/\n\r?\n/g)) {
+    if (startsBase64Picture(bytes, blank.index + blank[0].length)) return refusal();
   }
   return undefined;
 }
 
-/** Raw bytes, or base64 text (Content-Transfer-Encoding: base64), that begin a picture. */
-function startsPicture(body: Uint8Array, from: number): boolean {
-  const head = body.subarray(from, from + 4096);
-  if (imageKind(head) !== undefined) return true;
-  const text = Buffer.from(body.subarray(from, from + 6000)).toString('latin1');
+function startsBase64Picture(body: Buffer, from: number): boolean {
+  const text = body.subarray(from, from + 6000).toString('latin1');
   const base64 = /^[A-Za-z0-9+/=\s]+/.exec(text)?.[0].replace(/\s+/g, '') ?? '';
   return base64.length >= 16 && imageKind(Buffer.from(base64.slice(0, base64.length - (base64.length % 4)), 'base64')) !== undefined;
 }

@@ -94,9 +94,7 @@ class UploadRun {
       const rebuilt = rebuildMultipart(upload, replacements);
       handedOver = true;
       const headers = replaceBodyHeaders(this.req.headers, { 'content-type': rebuilt.contentType, 'content-length': String(rebuilt.contentLength) });
-      const res = await this.options.forward(this.withBody(headers, rebuilt.body));
-      this.emit('sanitised', result.outcomes.map((o) => o.uploadId), { upstreamStatus: res.status });
-      return res;
+      return await this.forwardSanitised(headers, rebuilt.body, result.outcomes);
     } finally {
       if (!handedOver) await upload.spool.close();
     }
@@ -118,9 +116,7 @@ class UploadRun {
       'content-length': String(sanitised.bytes.byteLength),
       'content-disposition': attachmentDisposition(sanitised.filename),
     });
-    const res = await this.options.forward(this.withBody(headers, sanitised.bytes));
-    this.emit('sanitised', [sanitised.uploadId], { upstreamStatus: res.status });
-    return res;
+    return this.forwardSanitised(headers, sanitised.bytes, [sanitised]);
   }
 
   async inspected(): Promise<Response> {
@@ -147,8 +143,13 @@ class UploadRun {
       'content-type': rebuilt.contentType ?? this.req.headers.get('content-type') ?? 'application/octet-stream',
       'content-length': String(rebuilt.body.byteLength),
     });
-    const res = await this.options.forward(this.withBody(headers, rebuilt.body));
-    this.emit('sanitised', result.outcomes.map((o) => o.uploadId), { upstreamStatus: res.status });
+    return this.forwardSanitised(headers, rebuilt.body, result.outcomes);
+  }
+
+  /** Sends the rebuilt request on, and records the upload as sanitised with the CMS's status. */
+  private async forwardSanitised(headers: Headers, body: Uint8Array | ReadableStream<Uint8Array>, outcomes: { uploadId: string }[]): Promise<Response> {
+    const res = await this.options.forward(this.withBody(headers, body));
+    this.emit('sanitised', outcomes.map((o) => o.uploadId), { upstreamStatus: res.status });
     return res;
   }
 

@@ -47,11 +47,7 @@ export async function runRetention(options: RetentionOptions): Promise<Retention
   const cutoff = now.getTime() - options.originalsRetentionDays * DAY_MS;
   const at = now.toISOString();
   let originalsDeleted = 0;
-  const oldOriginals: string[] = [];
-  for await (const info of store.list(KEY_PREFIXES.originals)) {
-    if (info.lastModified.getTime() <= cutoff) oldOriginals.push(info.key);
-  }
-  for (const key of oldOriginals) {
+  for (const key of await keysOlderThan(store, KEY_PREFIXES.originals, cutoff)) {
     const id = key.slice(KEY_PREFIXES.originals.length);
     const item = isItemId(id) ? await items.get(id) : null;
     if (item && stillNeeded(item, now)) continue;
@@ -85,17 +81,22 @@ export async function runRetention(options: RetentionOptions): Promise<Retention
 
 /** sanitised/<upload id>/<photo> and its report.json, once older than `days`. */
 async function deleteOldSanitised(store: ObjectStore, audit: AuditLog, now: Date, days: number): Promise<number> {
-  const cutoff = now.getTime() - days * DAY_MS;
-  const old: string[] = [];
-  for await (const info of store.list(KEY_PREFIXES.sanitised)) {
-    if (info.lastModified.getTime() <= cutoff) old.push(info.key);
-  }
+  const old = await keysOlderThan(store, KEY_PREFIXES.sanitised, now.getTime() - days * DAY_MS);
   const at = now.toISOString();
   for (const key of old) {
     await store.delete(key);
     await audit.append({ type: 'deletion', at, key, kind: 'sanitised', why: 'retention', by: 'retention' });
   }
   return old.length;
+}
+
+/** Keys under `prefix` last written at or before `cutoff` (ms), listed before any is deleted. */
+async function keysOlderThan(store: ObjectStore, prefix: string, cutoff: number): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const info of store.list(prefix)) {
+    if (info.lastModified.getTime() <= cutoff) keys.push(info.key);
+  }
+  return keys;
 }
 
 /** Waiting for a person (expiry deals with it), or a decision that can still be undone. */

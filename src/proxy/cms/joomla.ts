@@ -48,12 +48,12 @@ function findJsonImages(body: Uint8Array, door: Door, creating: boolean): Embedd
   } catch (err) {
     throw new VeilError('BAD_REQUEST', 'Veil could not read this upload: the request is not valid JSON.', { cause: err });
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { images: [], rebuild: () => ({ body }) };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return unchanged(body);
   const fields = json as Record<string, unknown>;
   const content = fields.content;
-  if (typeof content !== 'string' || content.length === 0) return { images: [], rebuild: () => ({ body }) };
+  if (typeof content !== 'string' || content.length === 0) return unchanged(body);
   const bytes = Buffer.from(content.replace(/^data:[^,]*,/, ''), 'base64');
-  if (!looksLikeImage(bytes)) return { images: [], rebuild: () => ({ body }) };
+  if (!looksLikeImage(bytes)) return unchanged(body);
 
   const pathField = typeof fields.path === 'string' ? fields.path : undefined;
   const filename = typeof fields.name === 'string' ? fields.name : pathField?.split('/').pop();
@@ -68,6 +68,11 @@ function findJsonImages(body: Uint8Array, door: Door, creating: boolean): Embedd
       return { body: new TextEncoder().encode(JSON.stringify(out)) };
     },
   };
+}
+
+/** A body with no picture in it: forwarded as it came. */
+function unchanged(body: Uint8Array): EmbeddedFiles {
+  return { images: [], rebuild: () => ({ body }) };
 }
 
 /** Joomla's JsonResponse `{success, message, messages, data}`: the media manager's error handler shows `message`. */

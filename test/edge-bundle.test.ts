@@ -52,7 +52,7 @@ const FORBIDDEN_PACKAGES = ['sharp', 'onnxruntime-node', 'onnxruntime-common', '
  * Node-only parts of Veil: the disk spool, the node:http forwarder, the Node entry points, the
  * pipeline (but for its plain modules, errors and byte sizes, which the shared proxy uses).
  */
-const NODE_ONLY_SOURCES = [/^src\/proxy\/(spool-disk|forward|app|index|multipart-read)\.ts$/, /^src\/(config|app|server|cli)\.ts$/, /^src\/(pipeline\/(?!(errors|format-bytes)\.ts)|queue\/|storage\/|review\/|ingest\/(?!signature\.ts))/];
+const NODE_ONLY_SOURCES = [/^src\/proxy\/(spool\/spool-disk|forward\/forward|app|index|multipart\/multipart-read)\.ts$/, /^src\/(config|app|server|cli)\.ts$/, /^src\/(pipeline\/(?!(errors|format-bytes)\.ts)|queue\/|storage\/|review\/|ingest\/(?!signature\.ts))/];
 /** What workerd provides natively under nodejs_compat and the shared code may use (busboy needs stream). */
 const ALLOWED_BUILTINS = new Set(['stream', 'node:stream', 'buffer', 'node:buffer', 'events', 'node:events', 'util', 'node:util', 'string_decoder', 'node:string_decoder', 'crypto', 'node:crypto']);
 
@@ -81,7 +81,7 @@ describe('the Worker bundle', () => {
     const started = performance.now();
     bundle = buildBundle('worker', [], ROOT);
     console.log(`[edge-bundle] built in ${Math.round(performance.now() - started)} ms: ${(bundle.code.length / 1024).toFixed(0)} KiB, ${bundle.inputs.length} modules`);
-    for (const shared of ['src/edge/worker.ts', 'src/proxy/proxy-core.ts', 'src/proxy/intercept.ts', 'src/proxy/multipart-form.ts', 'src/proxy/cms/wordpress.ts', 'src/proxy/cms/ghost.ts', 'src/proxy/cms/joomla.ts', 'src/proxy/cms/text-body.ts', 'src/proxy/cms/multipart-other.ts', 'src/proxy/embedded-images.ts', 'src/proxy/headers.ts', 'src/ingest/signature.ts']) {
+    for (const shared of ['src/edge/worker.ts', 'src/proxy/proxy-core.ts', 'src/proxy/intercept.ts', 'src/proxy/multipart/multipart-form.ts', 'src/proxy/cms/wordpress.ts', 'src/proxy/cms/ghost.ts', 'src/proxy/cms/joomla.ts', 'src/proxy/cms/text-body.ts', 'src/proxy/cms/multipart-other.ts', 'src/proxy/inspect/embedded-images.ts', 'src/proxy/forward/headers.ts', 'src/ingest/signature.ts']) {
       expect(bundle.inputs).toContain(shared);
     }
   });
@@ -98,7 +98,7 @@ describe('the Worker bundle', () => {
     writeFileSync(path.join(dir, 'wrangler.toml'), 'name = "veil-probe"\nmain = "probe.ts"\ncompatibility_date = "2026-04-01"\ncompatibility_flags = ["nodejs_compat"]\n');
     const probe = buildBundle('probe', [], dir);
     const found = nodeOnlyParts(probe);
-    expect(found).toEqual(expect.arrayContaining(['source src/proxy/spool-disk.ts', 'source src/proxy/forward.ts']));
+    expect(found).toEqual(expect.arrayContaining(['source src/proxy/spool/spool-disk.ts', 'source src/proxy/forward/forward.ts']));
     expect(found.some((part) => /^import (node:)?(fs|http)/.test(part))).toBe(true);
   });
 });

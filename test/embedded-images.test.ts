@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { findEmbeddedImages, replaceEmbeddedImages } from '../src/proxy/embedded-images.js';
+import { findEmbeddedImages, replaceEmbeddedImages } from '../src/proxy/inspect/embedded-images.js';
 
 const PHOTO = readFileSync('node_modules/@vladmandic/face-api/demo/sample1.jpg');
 const b64 = PHOTO.toString('base64');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { IMAGE_SNIFF_BYTES, imageKind, looksLikeImage } from '../src/proxy/looks-like-image.js';
+import { IMAGE_SNIFF_BYTES, imageKind, looksLikeImage } from '../src/proxy/inspect/looks-like-image.js';
 
 const PHOTO = readFileSync('node_modules/@vladmandic/face-api/demo/sample1.jpg');
 

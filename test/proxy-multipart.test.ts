@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isVeilError } from '../src/pipeline/errors.js';
-import { readMultipartUpload, type FormPart, type MultipartUpload } from '../src/proxy/multipart-read.js';
-import { rebuildMultipart, type PartReplacement } from '../src/proxy/multipart-rebuild.js';
+import { readMultipartUpload, type FormPart, type MultipartUpload } from '../src/proxy/multipart/multipart-read.js';
+import { rebuildMultipart, type PartReplacement } from '../src/proxy/multipart/multipart-rebuild.js';
 import { formBody, parseForm } from './helpers/http.js';
 
 const PHOTO = readFileSync('node_modules/@vladmandic/face-api/demo/sample1.jpg');

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { sniffFormat } from '../src/pipeline/sniff.js';
-import { looksLikeImage } from '../src/proxy/looks-like-image.js';
+import { looksLikeImage } from '../src/proxy/inspect/looks-like-image.js';
 
 /**
  * Veil has two magic-byte recognisers on purpose: the pipeline's (what it can publish, with words

@@ -7,9 +7,9 @@
  */
 import { Hono } from 'hono';
 import { VeilError } from '../pipeline/errors.js';
-import { createFetchForwarder } from '../proxy/forward-fetch.js';
+import { createFetchForwarder } from '../proxy/forward/forward-fetch.js';
 import { createProxyCore } from '../proxy/proxy-core.js';
-import { memorySpoolFactory } from '../proxy/spool-memory.js';
+import { memorySpoolFactory } from '../proxy/spool/spool-memory.js';
 import type { SanitiseUpload, UploadEvent } from '../proxy/types.js';
 import { readEdgeConfig, type EdgeConfig, type EdgeEnv } from './config.js';
 import { createIngestClient } from './ingest-client.js';

@@ -1,5 +1,5 @@
 import { Hono, type Context } from 'hono';
-import { readBounded } from '../proxy/read-bounded.js';
+import { readBounded } from '../proxy/inspect/read-bounded.js';
 import { VeilError, type ErrorCode } from '../pipeline/errors.js';
 import { runSanitiser } from '../proxy/run-sanitiser.js';
 import { formatBytes } from '../pipeline/format-bytes.js';

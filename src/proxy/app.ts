@@ -3,9 +3,9 @@ import { Readable, pipeline } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono, type MiddlewareHandler } from 'hono';
-import { createNodeForwarder } from './forward.js';
+import { createNodeForwarder } from './forward/forward.js';
 import { createProxyCore, type ProxyCoreOptions } from './proxy-core.js';
-import { diskSpoolFactory } from './spool-disk.js';
+import { diskSpoolFactory } from './spool/spool-disk.js';
 import type { Forwarder } from './types.js';
 
 export { DEFAULT_ADAPTERS, DEFAULT_LIMITS } from './proxy-core.js';

@@ -1,12 +1,12 @@
 import { VeilError, isVeilError, toVeilError } from '../pipeline/errors.js';
-import { readBounded } from './read-bounded.js';
+import { readBounded } from './inspect/read-bounded.js';
 import type { ProblemDetails, UploadMatch, UploadProblem } from './cms/types.js';
-import { looksLikeImage } from './looks-like-image.js';
-import { readMultipartForm, type FormPart } from './multipart-form.js';
-import { rebuildMultipart, type PartReplacement } from './multipart-rebuild.js';
-import { sniffRawBody } from './raw-read.js';
+import { looksLikeImage } from './inspect/looks-like-image.js';
+import { readMultipartForm, type FormPart } from './multipart/multipart-form.js';
+import { rebuildMultipart, type PartReplacement } from './multipart/multipart-rebuild.js';
+import { sniffRawBody } from './inspect/raw-read.js';
 import { sanitiseAll } from './run-sanitiser.js';
-import type { SpoolFactory } from './spool.js';
+import type { SpoolFactory } from './spool/spool.js';
 import { bodyTooLarge, compressedBody } from './upload-errors.js';
 import type { ProxyLimits, SanitiseUpload, UploadContext, UploadEvent, UploadFile } from './types.js';
 

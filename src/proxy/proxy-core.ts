@@ -7,9 +7,9 @@ import { rawBodyAdapter } from './cms/raw-body.js';
 import { textBodyAdapter } from './cms/text-body.js';
 import type { CmsAdapter, UploadMatch } from './cms/types.js';
 import { wordpressAdapter } from './cms/wordpress.js';
-import { clientAddress } from './headers.js';
+import { clientAddress } from './forward/headers.js';
 import { interceptUpload } from './intercept.js';
-import type { SpoolFactory } from './spool.js';
+import type { SpoolFactory } from './spool/spool.js';
 import type { ForwardHints, Forwarder, ProxyLimits, SanitiseUpload, UploadContext, UploadEvent } from './types.js';
 
 /**

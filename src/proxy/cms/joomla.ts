@@ -1,5 +1,5 @@
 import { VeilError } from '../../pipeline/errors.js';
-import { looksLikeImage } from '../looks-like-image.js';
+import { looksLikeImage } from '../inspect/looks-like-image.js';
 import { decodedPath, jsonResponse, problemCode, problemMessage, problemStatus } from './answers.js';
 import type { CmsAdapter, EmbeddedFiles, UploadProblem } from './types.js';
 

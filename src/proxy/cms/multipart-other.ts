@@ -1,6 +1,6 @@
 import { VeilError } from '../../pipeline/errors.js';
-import { ImageStartGuard } from '../image-start-guard.js';
-import { imageKind } from '../looks-like-image.js';
+import { ImageStartGuard } from '../inspect/image-start-guard.js';
+import { imageKind } from '../inspect/looks-like-image.js';
 import { basicAuthUser, genericAnswer } from './answers.js';
 import type { CmsAdapter } from './types.js';
 

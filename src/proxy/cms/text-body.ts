@@ -1,10 +1,10 @@
-import { findEmbeddedImages, replaceEmbeddedImages } from '../embedded-images.js';
+import { findEmbeddedImages, replaceEmbeddedImages } from '../inspect/embedded-images.js';
 import { basicAuthUser, genericAnswer } from './answers.js';
 import type { CmsAdapter, EmbeddedFiles } from './types.js';
 
 /*
  * Any JSON, form-encoded, XML or text body not claimed by a CMS-specific adapter: pictures inside
- * it as `data:` URIs or base64 JSON strings are sanitised in place (src/proxy/embedded-images.ts).
+ * it as `data:` URIs or base64 JSON strings are sanitised in place (src/proxy/inspect/embedded-images.ts).
  * This is where an image pasted into a rich-text editor goes when the editor is not set up to
  * upload it (TinyMCE with paste_data_images, for one): a data: URI inside the article's HTML, in
  * an ordinary form post or JSON save, with the camera's metadata. Such bodies are read whole

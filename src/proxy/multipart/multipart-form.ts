@@ -1,8 +1,8 @@
 import busboy from 'busboy';
-import { ImageStartGuard } from './image-start-guard.js';
+import { ImageStartGuard } from '../inspect/image-start-guard.js';
 import { MultipartLayout, type PartLayout } from './multipart-layout.js';
-import type { Spool, SpoolFactory } from './spool.js';
-import { bodyTooLarge, unreadableForm } from './upload-errors.js';
+import type { Spool, SpoolFactory } from '../spool/spool.js';
+import { bodyTooLarge, unreadableForm } from '../upload-errors.js';
 
 /** A part as busboy names it, placed where MultipartLayout found it. */
 export interface FormPart extends PartLayout {

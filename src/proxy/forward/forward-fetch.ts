@@ -1,6 +1,6 @@
 import { badGateway } from './bad-gateway.js';
 import { hopByHopNames, setForwardedHeaders, withoutHopByHop } from './headers.js';
-import type { ForwardHints, Forwarder } from './types.js';
+import type { ForwardHints, Forwarder } from '../types.js';
 import { requestHasBody, upstreamPath } from './upstream-target.js';
 
 export interface FetchForwarderOptions {

@@ -1,6 +1,6 @@
 import { IMAGE_SNIFF_BYTES, imageKind, type ImageKind } from './looks-like-image.js';
 import { concatBytes } from './read-bounded.js';
-import { imageTooLarge } from './upload-errors.js';
+import { imageTooLarge } from '../upload-errors.js';
 
 export type RawBody =
   /** Not a picture: the body as it came, the sniffed bytes put back in front, still streaming. */

@@ -1,5 +1,5 @@
 import { streamSegments, type Spool, type SpoolFactory, type SpoolSegment } from './spool.js';
-import { bodyTooLarge } from './upload-errors.js';
+import { bodyTooLarge } from '../upload-errors.js';
 
 /**
  * A request body kept in memory, for platforms without a private disk (Cloudflare Workers). It is

@@ -3,7 +3,7 @@ import https from 'node:https';
 import { Readable } from 'node:stream';
 import { badGateway } from './bad-gateway.js';
 import { hopByHopNames, setForwardedHeaders, withoutHopByHop } from './headers.js';
-import type { ForwardHints, Forwarder } from './types.js';
+import type { ForwardHints, Forwarder } from '../types.js';
 import { requestHasBody, upstreamPath } from './upstream-target.js';
 
 export interface ForwardOptions extends ForwardHints {

@@ -1,5 +1,5 @@
-import { imageTooLarge } from './upload-errors.js';
-import { IMAGE_SNIFF_BYTES, imageKind, type ImageKind } from './looks-like-image.js';
+import { imageTooLarge } from '../upload-errors.js';
+import { IMAGE_SNIFF_BYTES, imageKind, type ImageKind } from '../inspect/looks-like-image.js';
 
 /** Where one part lies in the raw body: offsets let the rebuild copy it byte for byte from the spool. */
 export interface PartLayout {

@@ -1,5 +1,5 @@
 import { readMultipartForm, type MultipartFormOptions, type MultipartUpload } from './multipart-form.js';
-import { diskSpoolFactory } from './spool-disk.js';
+import { diskSpoolFactory } from '../spool/spool-disk.js';
 
 export { formBoundary, readMultipartForm, type FormPart, type MultipartFormOptions, type MultipartUpload } from './multipart-form.js';
 

@@ -1,5 +1,5 @@
 import type { FormPart, MultipartUpload } from './multipart-form.js';
-import type { SpoolSegment } from './spool.js';
+import type { SpoolSegment } from '../spool/spool.js';
 
 /** What replaces one image part: the sanitised bytes under the generated name. */
 export interface PartReplacement {

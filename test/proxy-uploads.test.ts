@@ -9,6 +9,7 @@ import type { SanitiseUpload, UploadContext, UploadEvent, UploadFile } from '../
 import { closeExiftool, readAllTags } from './helpers/exiftool.js';
 import { formBody, parseForm, send, startProxy, type Received, type RunningProxy, type SendOptions } from './helpers/http.js';
 import { startStubUpstream, type RecordedRequest, type StubUpstream } from './helpers/stub-upstream.js';
+import { zipArchive } from './helpers/containers.js';
 
 const PHOTO = readFileSync('node_modules/@vladmandic/face-api/demo/sample1.jpg');
 const PHOTO2 = readFileSync('node_modules/@vladmandic/face-api/demo/sample2.jpg');
@@ -166,7 +167,8 @@ describe('a photo in a multipart upload', () => {
   });
 
   it('with no picture in it reaches the CMS as the original body, byte for byte', async () => {
-    const zip = Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(300_000, 7)]);
+    // A real archive (a directory Veil can read) with code and no pictures in it.
+    const zip = zipArchive([{ name: 'my-plugin/my-plugin.php', data: Buffer.alloc(300_000, 'echo 1;\n'), deflate: true }]);
     const options = multipart('/wp-admin/update.php?action=upload-plugin', [
       { name: '_wpnonce', data: 'abc123' },
       { name: 'pluginzip', filename: 'plugin.zip', contentType: 'application/zip', data: zip },

@@ -34,6 +34,10 @@ export const ERROR_CODES = {
    * connect or answering with an error; on the service, unable to check the call (replay store down).
    */
   INGEST_UNAVAILABLE: 503,
+  /** A picture inside a body in a spelling Veil cannot rewrite in place (hex, entities, a picture after padding...). */
+  HIDDEN_PICTURE: 415,
+  /** A document, archive or video that holds pictures or a location, which Veil cannot yet sanitise. */
+  CONTAINS_PICTURES: 415,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

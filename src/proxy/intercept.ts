@@ -2,12 +2,19 @@ import { VeilError, isVeilError, toVeilError } from '../pipeline/errors.js';
 import { readBounded } from './inspect/read-bounded.js';
 import type { ProblemDetails, UploadMatch, UploadProblem } from './cms/types.js';
 import { looksLikeImage } from './inspect/looks-like-image.js';
-import { readMultipartForm, type FormPart } from './multipart/multipart-form.js';
+import { readMultipartForm, type FormPart, type MultipartUpload } from './multipart/multipart-form.js';
 import { rebuildMultipart, type PartReplacement } from './multipart/multipart-rebuild.js';
-import { sniffRawBody } from './inspect/raw-read.js';
+import { bodyNature, NATURE_BYTES, type ContainerKind } from './inspect/body-nature.js';
+import { containerRefusal, scanContainer, type BodyBytes } from './inspect/containers.js';
+import type { ImageKind } from './inspect/looks-like-image.js';
+import { peekBody } from './inspect/peek.js';
+import { readPicture } from './inspect/raw-read.js';
+import { SignatureGuard } from './inspect/signature-guard.js';
+import { hiddenPicture, textPass, type TextPass } from './inspect/text-pass.js';
+import { findPictureSignature } from './inspect/picture-signatures.js';
 import { sanitiseAll } from './run-sanitiser.js';
 import type { SpoolFactory } from './spool/spool.js';
-import { bodyTooLarge, compressedBody } from './upload-errors.js';
+import { bodyTooLarge, compressedBody, unreadableForm } from './upload-errors.js';
 import type { ProxyLimits, SanitiseUpload, UploadContext, UploadEvent, UploadFile } from './types.js';
 
 export interface InterceptOptions {
@@ -36,9 +43,7 @@ export async function interceptUpload(req: Request, url: URL, match: UploadMatch
   try {
     const encoding = req.headers.get('content-encoding');
     if (encoding && encoding.trim().toLowerCase() !== 'identity') throw compressedBody(encoding);
-    if (match.body === 'multipart') return await run.multipart();
-    if (match.body === 'embedded') return await run.embedded();
-    return match.body === 'inspect' ? await run.inspected() : await run.raw();
+    return await run.decide();
   } catch (err) {
     // A body that stopped arriving because the client left is a cancellation, not Veil's fault.
     const error = req.signal.aborted && !isVeilError(err) ? new VeilError('CANCELLED', 'The upload was cancelled: the connection closed before it arrived.', { cause: err }) : toVeilError(err);
@@ -60,10 +65,34 @@ class UploadRun {
     private readonly options: InterceptOptions,
   ) {}
 
-  async multipart(): Promise<Response> {
+  /**
+   * One decision per body, made from what its first bytes ARE before any adapter reads it as a
+   * form or as text: a picture is sanitised whatever its Content-Type; a body that starts inside a
+   * picture or hides one after padding is refused; documents, archives and videos are looked
+   * inside; everything else is read the way the adapter knows, then checked for pictures in any
+   * spelling before it goes on.
+   */
+  async decide(): Promise<Response> {
+    const peeked = await peekBody(this.req.body!, NATURE_BYTES);
+    const nature = bodyNature(peeked.head, peeked.ended);
+    const body = peeked.body;
+    if (this.match.body === 'multipart' || this.match.body === 'inspect') {
+      // A multipart body starts with its boundary; a picture (or part of one) there is no form.
+      if (nature.kind === 'picture') throw unreadableForm('it is a picture sent as if it were a form');
+      return this.match.body === 'multipart' ? this.multipart(body) : this.inspected(body);
+    }
+    if (nature.kind === 'picture') return this.raw(body, nature.format);
+    if (nature.kind === 'hidden-picture') throw hiddenPicture();
+    if (this.match.body === 'embedded') return this.embedded(body);
+    if (nature.kind === 'container') return this.container(body, nature.format);
+    if (nature.kind === 'text') return this.text(body);
+    return this.binary(body);
+  }
+
+  async multipart(body: ReadableStream<Uint8Array>): Promise<Response> {
     const { limits } = this.options;
     if (declaredLength(this.req) > limits.maxBodyBytes) throw bodyTooLarge(limits.maxBodyBytes);
-    const upload = await readMultipartForm(this.req.body!, this.req.headers.get('content-type') ?? '', {
+    const upload = await readMultipartForm(body, this.req.headers.get('content-type') ?? '', {
       maxUploadBytes: limits.maxUploadBytes,
       maxBodyBytes: limits.maxBodyBytes,
       spool: this.options.spool,
@@ -76,9 +105,13 @@ class UploadRun {
     });
     let handedOver = false;
     try {
-      this.images = upload.images.length;
+      // Text fields and other parts may carry pictures too (a pasted image in a node's body field,
+      // a cropper's base64 field, a PDF): each is looked at as a body of its own would be.
+      const inner = await this.picturesInOtherParts(upload);
+      const innerImages = inner.flatMap((entry) => entry.pass.images);
+      this.images = upload.images.length + innerImages.length;
       if (upload.images.length > 0) this.filename = upload.images[0]!.filename;
-      if (upload.images.length === 0) {
+      if (this.images === 0) {
         handedOver = true;
         // No picture: the original bytes, with the original headers.
         return await this.options.forward(this.withBody(this.req.headers, upload.spool.stream([{ start: 0, end: upload.size }])));
@@ -87,10 +120,17 @@ class UploadRun {
       for (const part of upload.images) {
         files.push({ bytes: await upload.spool.read(part.dataStart, part.dataEnd), filename: part.filename, declaredType: part.mimeType, field: part.name });
       }
+      for (const bytes of innerImages) files.push({ bytes });
       const result = await sanitiseAll(files, this.ctx, this.options.sanitise, this.options.limits.uploadTimeoutMs, this.req.signal);
       if (!result.ok) return this.answerProblem(result.problem, result.outcomes, fileOf(upload.images, result.outcomes, result.problem));
       const replacements = new Map<FormPart, PartReplacement>();
       upload.images.forEach((part, i) => replacements.set(part, result.outcomes[i]!));
+      let next = upload.images.length;
+      for (const { part, pass } of inner) {
+        const sanitised = result.outcomes.slice(next, next + pass.images.length);
+        next += pass.images.length;
+        replacements.set(part, { bytes: pass.rebuild(sanitised), keepHeaders: true });
+      }
       const rebuilt = rebuildMultipart(upload, replacements);
       handedOver = true;
       const headers = replaceBodyHeaders(this.req.headers, { 'content-type': rebuilt.contentType, 'content-length': String(rebuilt.contentLength) });
@@ -100,14 +140,39 @@ class UploadRun {
     }
   }
 
-  async raw(): Promise<Response> {
-    const { limits } = this.options;
-    const sniffed = await sniffRawBody(this.req.body!, { maxUploadBytes: limits.maxUploadBytes, declaredLength: declaredLength(this.req) });
-    if (sniffed.kind === 'not-image') return this.options.forward(this.withBody(this.req.headers, sniffed.body));
+  /** The form's parts that are not pictures themselves but hold some; refuses what it cannot rewrite. */
+  private async picturesInOtherParts(upload: MultipartUpload): Promise<{ part: FormPart; pass: TextPass }[]> {
+    const found: { part: FormPart; pass: TextPass }[] = [];
+    const limit = this.textLimit();
+    for (const part of upload.parts) {
+      if (upload.images.includes(part)) continue;
+      const range: BodyBytes = { size: part.dataEnd - part.dataStart, read: (start, end) => upload.spool.read(part.dataStart + start, part.dataStart + end) };
+      const head = await range.read(0, Math.min(range.size, NATURE_BYTES));
+      const nature = bodyNature(head, range.size <= NATURE_BYTES);
+      // SVG markup in a text field is common (icons in page builders); rasters inside it are found below.
+      if (nature.kind === 'hidden-picture' || (nature.kind === 'picture' && nature.format !== 'svg')) throw hiddenPicture();
+      if (nature.kind === 'container') {
+        const finding = await scanContainer(nature.format, range, { maxInMemoryBytes: limit });
+        if (finding) throw containerRefusal(nature.format, finding);
+        continue;
+      }
+      if (range.size > limit) {
+        if (await hasPictureSignature(range)) throw hiddenPicture();
+        continue;
+      }
+      const pass = textPass(await range.read(0, range.size));
+      if (pass.images.length > 0) found.push({ part, pass });
+    }
+    return found;
+  }
 
+  /** The body is one picture: sanitised, and sent on as the body of the same request. */
+  async raw(body: ReadableStream<Uint8Array>, _format: ImageKind): Promise<Response> {
+    const { limits } = this.options;
+    const bytes = await readPicture(body, { maxUploadBytes: limits.maxUploadBytes, declaredLength: declaredLength(this.req) });
     this.images = 1;
     this.filename = dispositionFilename(this.req.headers.get('content-disposition'));
-    const file: UploadFile = { bytes: sniffed.bytes, filename: this.filename, declaredType: this.req.headers.get('content-type') ?? undefined };
+    const file: UploadFile = { bytes, filename: this.filename, declaredType: this.req.headers.get('content-type') ?? undefined };
     const result = await sanitiseAll([file], this.ctx, this.options.sanitise, limits.uploadTimeoutMs, this.req.signal);
     if (!result.ok) return this.answerProblem(result.problem, result.outcomes, this.filename);
     const sanitised = result.outcomes[0]!;
@@ -119,31 +184,100 @@ class UploadRun {
     return this.forwardSanitised(headers, sanitised.bytes, [sanitised]);
   }
 
-  async inspected(): Promise<Response> {
-    const bytes = await readWhole(this.req.body!, this.options.limits.maxUploadBytes);
+  async inspected(body: ReadableStream<Uint8Array>): Promise<Response> {
+    const bytes = await readWhole(body, this.options.limits.maxUploadBytes);
     if (looksLikeImage(bytes)) throw new VeilError('UNSUPPORTED_FORMAT', 'Pictures cannot be uploaded this way through Veil; please use the website\'s media library.');
     const refusal = this.match.inspect?.(bytes);
     if (refusal) throw refusal;
+    textPass(bytes);
     return this.options.forward(this.withBody(this.req.headers, bytes));
   }
 
-  async embedded(): Promise<Response> {
-    const { limits } = this.options;
-    // Base64 is 4/3 of the file, and the JSON around it is small.
-    const bytes = await readWhole(this.req.body!, Math.ceil((limits.maxUploadBytes * 4) / 3) + EMBEDDED_BODY_SLACK);
+  /** A body whose adapter knows where its files are (base64 in JSON, XML-RPC), then the generic pass. */
+  async embedded(body: ReadableStream<Uint8Array>): Promise<Response> {
+    const bytes = await readWhole(body, this.textLimit());
     const found = this.match.embedded!(bytes);
-    if (found.images.length === 0) return this.options.forward(this.withBody(this.req.headers, bytes));
+    if (found.images.length === 0) return this.text(bytes);
 
     this.images = found.images.length;
     this.filename = found.images[0]!.filename;
-    const result = await sanitiseAll(found.images, this.ctx, this.options.sanitise, limits.uploadTimeoutMs, this.req.signal);
+    const result = await sanitiseAll(found.images, this.ctx, this.options.sanitise, this.options.limits.uploadTimeoutMs, this.req.signal);
     if (!result.ok) return this.answerProblem(result.problem, result.outcomes, this.filename);
     const rebuilt = found.rebuild(result.outcomes);
-    const headers = replaceBodyHeaders(this.req.headers, {
-      'content-type': rebuilt.contentType ?? this.req.headers.get('content-type') ?? 'application/octet-stream',
-      'content-length': String(rebuilt.body.byteLength),
-    });
-    return this.forwardSanitised(headers, rebuilt.body, result.outcomes);
+    const contentType = rebuilt.contentType ?? this.req.headers.get('content-type') ?? 'application/octet-stream';
+    return this.text(rebuilt.body, { contentType, ours: result.outcomes });
+  }
+
+  /**
+   * A body read whole and passed on with every picture in it sanitised in place, or refused when a
+   * picture is spelled in a way Veil cannot rewrite. `previous`: an adapter's pass already
+   * sanitised some pictures into these bytes.
+   */
+  async text(body: ReadableStream<Uint8Array> | Uint8Array, previous?: { contentType: string; ours: { uploadId: string; bytes: Uint8Array }[] }): Promise<Response> {
+    const bytes = body instanceof Uint8Array ? body : await readWhole(body, this.textLimit());
+    const pass = textPass(bytes, previous?.ours.map((o) => o.bytes));
+    const earlier = previous?.ours ?? [];
+    if (pass.images.length === 0) {
+      if (!previous) return this.options.forward(this.withBody(this.req.headers, bytes));
+      return this.forwardSanitised(this.rebuiltHeaders(previous.contentType, bytes.byteLength), bytes, earlier);
+    }
+    this.images += pass.images.length;
+    const files: UploadFile[] = pass.images.map((image) => ({ bytes: image }));
+    const result = await sanitiseAll(files, this.ctx, this.options.sanitise, this.options.limits.uploadTimeoutMs, this.req.signal);
+    if (!result.ok) return this.answerProblem(result.problem, [...earlier, ...result.outcomes], this.filename);
+    const rebuilt = pass.rebuild(result.outcomes);
+    const contentType = previous?.contentType ?? this.req.headers.get('content-type') ?? 'application/octet-stream';
+    return this.forwardSanitised(this.rebuiltHeaders(contentType, rebuilt.byteLength), rebuilt, [...earlier, ...result.outcomes]);
+  }
+
+  /** A document, archive or video: kept whole, looked inside, then sent on unchanged or refused. */
+  async container(body: ReadableStream<Uint8Array>, kind: ContainerKind): Promise<Response> {
+    const { limits } = this.options;
+    if (declaredLength(this.req) > limits.maxBodyBytes) throw bodyTooLarge(limits.maxBodyBytes);
+    const spool = await this.options.spool();
+    let handedOver = false;
+    try {
+      const reader = body.getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (spool.size + value.byteLength > limits.maxBodyBytes) {
+          await reader.cancel().catch(() => undefined);
+          throw bodyTooLarge(limits.maxBodyBytes);
+        }
+        await spool.append(value);
+      }
+      const finding = await scanContainer(kind, { size: spool.size, read: (start, end) => spool.read(start, end) }, { maxInMemoryBytes: this.textLimit() });
+      if (finding) throw containerRefusal(kind, finding);
+      handedOver = true;
+      return await this.options.forward(this.withBody(this.req.headers, spool.stream([{ start: 0, end: spool.size }])));
+    } finally {
+      if (!handedOver) await spool.close();
+    }
+  }
+
+  /**
+   * Any other binary body streams on while every byte is checked for a picture signature before
+   * it is sent; at the first one the CMS's request is cut off and the upload refused.
+   */
+  async binary(body: ReadableStream<Uint8Array>): Promise<Response> {
+    const guard = new SignatureGuard();
+    const guarded = guard.wrap(body, () => hiddenPicture());
+    const res = await this.options.forward(this.withBody(this.req.headers, guarded));
+    if (guard.found) {
+      await res.body?.cancel().catch(() => undefined);
+      throw hiddenPicture();
+    }
+    return res;
+  }
+
+  /** Text bodies are read whole: base64 is 4/3 of the picture, and the text around it is small. */
+  private textLimit(): number {
+    return Math.ceil((this.options.limits.maxUploadBytes * 4) / 3) + EMBEDDED_BODY_SLACK;
+  }
+
+  private rebuiltHeaders(contentType: string, length: number): Headers {
+    return replaceBodyHeaders(this.req.headers, { 'content-type': contentType, 'content-length': String(length) });
   }
 
   /** Sends the rebuilt request on, and records the upload as sanitised with the CMS's status. */
@@ -182,6 +316,16 @@ class UploadRun {
 function fileOf(parts: FormPart[], outcomes: unknown[], problem: unknown): string | undefined {
   const at = outcomes.indexOf(problem);
   return parts[at >= 0 ? at : 0]?.filename;
+}
+
+/** A large part searched in windows that overlap by more than any signature's confirmation. */
+async function hasPictureSignature(range: BodyBytes): Promise<boolean> {
+  const window = 4 * 1024 * 1024;
+  const overlap = 8 * 1024;
+  for (let at = 0; at < range.size; at += window) {
+    if (findPictureSignature(await range.read(Math.max(0, at - overlap), Math.min(range.size, at + window)))) return true;
+  }
+  return false;
 }
 
 /** The whole body, refused with FILE_TOO_LARGE past `max` bytes. */

@@ -19,7 +19,8 @@ export interface ProblemDetails {
 /** An adapter's claim on a request: how its body carries files, and how to answer in its CMS's words. */
 export interface UploadMatch {
   /**
-   * `multipart`: a multipart/form-data body; `raw`: the body is the file itself; `inspect`: a
+   * `multipart`: a multipart/form-data body; `raw`: judged by what its bytes are (a picture, text
+   * with pictures inside, a document or video, other binary), whatever its type says; `inspect`: a
    * small body (at most maxUploadBytes) read whole and judged by `inspect`, then forwarded unchanged;
    * `embedded`: a body read whole (at most 4/3 of maxUploadBytes, plus room for the text around)
    * whose pictures, carried as text (base64 in JSON, data: URIs), `embedded` finds and puts back

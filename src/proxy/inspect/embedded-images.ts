@@ -28,8 +28,10 @@ export interface EmbeddedImage {
 const MIN_BASE64_CHARS = 64;
 
 // Linear patterns (no nested ambiguity), so a hostile body cannot make them backtrack.
-const PLAIN_OR_JSON_URI = /data:[\w.+-]+(?:\\?\/)[\w.+-]+(?:;[\w.+-]+=[\w.+-]+)*;base64,((?:[A-Za-z0-9+=]|\\?\/)+)/g;
-const PERCENT_URI = /data%3A[\w.-]+%2F[\w.-]+(?:%3B[\w.-]+%3D[\w.-]+)*%3Bbase64%2C((?:[A-Za-z0-9]|%2B|%2F|%3D|\+)+)/gi;
+// Case-insensitive, any parameters (`;name=a.jpg`), no type at all (`data:;base64,`), and spaces
+// after the comma, as browsers and PHP accept them.
+const PLAIN_OR_JSON_URI = /data:(?:[\w.+-]+(?:\\?\/)[\w.+-]+)?(?:;[\w.+-]+=[^;,\s"'<>\\]*)*;base64,[ \t]*((?:[A-Za-z0-9+=]|\\?\/)+)/gi;
+const PERCENT_URI = /data%3A(?:[\w.-]+%2F[\w.-]+)?(?:%3B[\w.-]+%3D(?:[\w.-]|%(?!3B|2C)[0-9A-F]{2})*)*%3Bbase64%2C(?:\+|%20)*((?:[A-Za-z0-9]|%2B|%2F|%3D|\+)+)/gi;
 const JSON_STRING_BASE64 = new RegExp(`"((?:[A-Za-z0-9+=]|\\\\?/){${MIN_BASE64_CHARS},})"`, 'g');
 
 /** Every picture in the body, in order, none overlapping another. */

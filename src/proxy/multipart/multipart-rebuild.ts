@@ -1,12 +1,11 @@
 import type { FormPart, MultipartUpload } from './multipart-form.js';
 import type { SpoolSegment } from '../spool/spool.js';
 
-/** What replaces one image part: the sanitised bytes under the generated name. */
-export interface PartReplacement {
-  bytes: Uint8Array;
-  filename: string;
-  contentType: string;
-}
+/**
+ * What replaces one part: a sanitised picture under the generated name, or (`keepHeaders`) new
+ * content for a text part whose pasted pictures were sanitised in place.
+ */
+export type PartReplacement = { bytes: Uint8Array; filename: string; contentType: string; keepHeaders?: undefined } | { bytes: Uint8Array; keepHeaders: true };
 
 export interface RebuiltBody {
   body: ReadableStream<Uint8Array>;
@@ -25,7 +24,9 @@ export function rebuildMultipart(upload: MultipartUpload, replacements: Readonly
   for (const part of upload.parts) {
     segments.push(Buffer.from(`--${boundary}\r\n`, 'latin1'));
     const replacement = replacements.get(part);
-    if (replacement) {
+    if (replacement?.keepHeaders) {
+      segments.push({ start: part.headerStart, end: part.dataStart }, replacement.bytes);
+    } else if (replacement) {
       segments.push(partHeaders(part.name, replacement), replacement.bytes);
     } else {
       segments.push({ start: part.headerStart, end: part.dataStart }, { start: part.dataStart, end: part.dataEnd });
@@ -38,7 +39,7 @@ export function rebuildMultipart(upload: MultipartUpload, replacements: Readonly
 }
 
 /** Header lines (and the blank line) for a replaced part; names escaped as browsers do (HTML spec). */
-function partHeaders(name: string, replacement: PartReplacement): Buffer {
+function partHeaders(name: string, replacement: { filename: string; contentType: string }): Buffer {
   const type = replacement.contentType.replace(/[\r\n]/g, '') || 'application/octet-stream';
   return Buffer.from(
     `Content-Disposition: form-data; name="${escapeFormName(name)}"; filename="${escapeFormName(replacement.filename)}"\r\n` +

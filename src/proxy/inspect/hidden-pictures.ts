@@ -1,0 +1,155 @@
+import type { ImageKind } from './looks-like-image.js';
+import { findPictureSignature } from './picture-signatures.js';
+import { decodeText } from './text-encoding.js';
+
+/**
+ * The last look at a body Veil is about to pass on: is there a picture in it, in ANY spelling a
+ * server might decode? Raw bytes anywhere; base64 (standard or URL-safe, with whitespace or line
+ * breaks, at any alignment, and as PHP's lenient base64_decode reads a whole field, skipping every
+ * character outside the alphabet); hex; and each of those again after percent-decoding, JSON
+ * `\uXXXX` unescaping, XML/HTML entities and CDATA, and UTF-16/32. What the in-place rewriter
+ * (embedded-images.ts) could not rewrite, this finds, and the body is refused.
+ *
+ * Deliberately over-inclusive: a false alarm refuses one odd request with a clear message; a miss
+ * publishes a child's photo with its GPS position.
+ */
+
+export interface HiddenPicture {
+  kind: ImageKind;
+  /** How it was spelled, for logs and tests (never the content). */
+  spelling: string;
+}
+
+/** Shorter runs cannot hold a picture worth hiding (and are everywhere in ordinary text). */
+const MIN_BASE64_CHARS = 16;
+const MIN_HEX_CHARS = 32;
+/** Nested spellings (percent inside JSON inside UTF-16...) are unwrapped this deep. */
+const MAX_DEPTH = 4;
+
+const BASE64_RUN = /[A-Za-z0-9+/_-](?:[A-Za-z0-9+/_=-]|\s)*/g;
+const HEX_RUN = /[0-9A-Fa-f](?:[0-9A-Fa-f]|\s)*/g;
+/** Field values as a PHP script would receive them whole: JSON strings, form values, XML text. */
+const JSON_STRING = /"((?:[^"\\]|\\.)*)"/g;
+const XML_TEXT = />([^<]+)</g;
+
+export function findHiddenPicture(bytes: Uint8Array): HiddenPicture | undefined {
+  const raw = findPictureSignature(bytes);
+  if (raw) return { kind: raw.kind, spelling: 'raw' };
+  const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  const views: { text: string; spelling: string; depth: number }[] = [{ text: latin1, spelling: 'text', depth: 0 }];
+  const decoded = decodeText(bytes);
+  if (decoded && decoded.encoding !== 'utf-8') views.push({ text: decoded.text, spelling: decoded.encoding, depth: 1 });
+  const seen = new Set<string>([latin1]);
+  let budget = Math.max(8 * latin1.length, 1 << 20);
+
+  while (views.length > 0) {
+    const view = views.shift()!;
+    if (view.depth > 0) {
+      const found = findPictureSignature(Buffer.from(view.text, 'latin1'));
+      if (found) return { kind: found.kind, spelling: `${view.spelling}/raw` };
+    }
+    const inRuns = base64Runs(view.text) ?? hexRuns(view.text) ?? lenientFields(view.text);
+    if (inRuns) return { kind: inRuns.kind, spelling: `${view.spelling}/${inRuns.spelling}` };
+    if (view.depth >= MAX_DEPTH) continue;
+    for (const [spelling, unwrap] of UNWRAPPERS) {
+      const next = unwrap(view.text);
+      if (next === undefined || next === view.text || seen.has(next)) continue;
+      budget -= next.length;
+      if (budget < 0) return { kind: 'jpeg', spelling: 'too-deeply-nested' };
+      seen.add(next);
+      views.push({ text: next, spelling: `${view.spelling}/${spelling}`, depth: view.depth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/** Contiguous base64 (whitespace allowed), decoded at each of the four alignments. */
+function base64Runs(text: string): { kind: ImageKind; spelling: string } | undefined {
+  for (const m of text.matchAll(BASE64_RUN)) {
+    const run = m[0].replace(/\s+/g, '');
+    if (run.length < MIN_BASE64_CHARS) continue;
+    const found = pictureInBase64(run);
+    if (found) return { kind: found, spelling: 'base64' };
+  }
+  return undefined;
+}
+
+/** What PHP's base64_decode makes of a whole value: every non-alphabet character skipped. */
+function lenientFields(text: string): { kind: ImageKind; spelling: string } | undefined {
+  const values: string[] = [];
+  for (const m of text.matchAll(JSON_STRING)) values.push(m[1]!);
+  for (const m of text.matchAll(XML_TEXT)) values.push(m[1]!);
+  for (const pair of text.split('&')) values.push(pair.slice(pair.indexOf('=') + 1));
+  for (const value of values) {
+    const alphabet = value.replace(/[^A-Za-z0-9+/_-]/g, '');
+    if (alphabet.length < MIN_BASE64_CHARS || alphabet.length === value.replace(/\s+/g, '').length) continue;
+    const found = pictureInBase64(alphabet);
+    if (found) return { kind: found, spelling: 'base64-lenient' };
+  }
+  return undefined;
+}
+
+function pictureInBase64(run: string): ImageKind | undefined {
+  const standard = run.replace(/-/g, '+').replace(/_/g, '/').replace(/=+/g, '');
+  for (let shift = 0; shift < 4 && shift < standard.length; shift++) {
+    const bytes = Buffer.from(standard.slice(shift), 'base64');
+    const found = findPictureSignature(bytes);
+    if (found) return found.kind;
+  }
+  return undefined;
+}
+
+function hexRuns(text: string): { kind: ImageKind; spelling: string } | undefined {
+  for (const m of text.matchAll(HEX_RUN)) {
+    const run = m[0].replace(/\s+/g, '');
+    if (run.length < MIN_HEX_CHARS) continue;
+    for (let shift = 0; shift < 2; shift++) {
+      const even = run.slice(shift, shift + ((run.length - shift) & ~1));
+      const found = findPictureSignature(Buffer.from(even, 'hex'));
+      if (found) return { kind: found.kind, spelling: 'hex' };
+    }
+  }
+  return undefined;
+}
+
+type Unwrapper = (text: string) => string | undefined;
+
+const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", sol: '/', plus: '+', equals: '=', newline: '\n', tab: '\t', colon: ':', semi: ';', comma: ',', nbsp: ' ' };
+
+const UNWRAPPERS: [string, Unwrapper][] = [
+  [
+    'percent',
+    (t) => {
+      if (!/%[0-9A-Fa-f]{2}|\+/.test(t)) return undefined;
+      return t.replace(/\+/g, ' ').replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+    },
+  ],
+  [
+    'json',
+    (t) => {
+      if (!t.includes('\\')) return undefined;
+      return t.replace(/\\u([0-9A-Fa-f]{4})|\\(.)/gs, (_, hex: string | undefined, ch: string | undefined) => {
+        if (hex) return String.fromCharCode(parseInt(hex, 16) & 0xff);
+        return ch === 'n' ? '\n' : ch === 'r' ? '\r' : ch === 't' ? '\t' : ch === 'b' || ch === 'f' ? ' ' : ch!;
+      });
+    },
+  ],
+  [
+    'entities',
+    (t) => {
+      if (!t.includes('&') && !t.includes('<![CDATA[')) return undefined;
+      return t
+        .replace(/<!\[CDATA\[|\]\]>/g, '')
+        .replace(/&#[xX]([0-9A-Fa-f]+);?|&#([0-9]+);?|&([A-Za-z]+);/g, (whole, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
+          if (hex) return String.fromCharCode(parseInt(hex, 16) & 0xff);
+          if (dec) return String.fromCharCode(Number(dec) & 0xff);
+          return NAMED_ENTITIES[name!.toLowerCase()] ?? whole;
+        });
+    },
+  ],
+  [
+    'comments',
+    // PHP's XML parser joins the text on both sides of a comment or a CDATA section.
+    (t) => (t.includes('<!--') ? t.replace(/<!--[\s\S]*?-->/g, '') : undefined),
+  ],
+];

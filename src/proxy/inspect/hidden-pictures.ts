@@ -32,8 +32,10 @@ const HEX_RUN = /[0-9A-Fa-f](?:[0-9A-Fa-f]|\s)*/g;
 const JSON_STRING = /"((?:[^"\\]|\\.)*)"/g;
 const XML_TEXT = />([^<]+)</g;
 
-export function findHiddenPicture(bytes: Uint8Array): HiddenPicture | undefined {
-  const raw = findPictureSignature(bytes);
+/** `ours`: pictures Veil already sanitised into this body, wherever they appear whole. */
+export function findHiddenPicture(bytes: Uint8Array, ours: readonly Uint8Array[] = []): HiddenPicture | undefined {
+  const find = (data: Uint8Array) => findPictureSignature(data, 0, ours);
+  const raw = find(bytes);
   if (raw) return { kind: raw.kind, spelling: 'raw' };
   const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   const views: { text: string; spelling: string; depth: number }[] = [{ text: latin1, spelling: 'text', depth: 0 }];
@@ -45,10 +47,10 @@ export function findHiddenPicture(bytes: Uint8Array): HiddenPicture | undefined 
   while (views.length > 0) {
     const view = views.shift()!;
     if (view.depth > 0) {
-      const found = findPictureSignature(Buffer.from(view.text, 'latin1'));
+      const found = find(Buffer.from(view.text, 'latin1'));
       if (found) return { kind: found.kind, spelling: `${view.spelling}/raw` };
     }
-    const inRuns = base64Runs(view.text) ?? hexRuns(view.text) ?? lenientFields(view.text);
+    const inRuns = base64Runs(view.text, find) ?? hexRuns(view.text, find) ?? lenientFields(view.text, find);
     if (inRuns) return { kind: inRuns.kind, spelling: `${view.spelling}/${inRuns.spelling}` };
     if (view.depth >= MAX_DEPTH) continue;
     for (const [spelling, unwrap] of UNWRAPPERS) {
@@ -64,18 +66,20 @@ export function findHiddenPicture(bytes: Uint8Array): HiddenPicture | undefined 
 }
 
 /** Contiguous base64 (whitespace allowed), decoded at each of the four alignments. */
-function base64Runs(text: string): { kind: ImageKind; spelling: string } | undefined {
+type Finder = (data: Uint8Array) => { kind: ImageKind } | undefined;
+
+function base64Runs(text: string, find: Finder): { kind: ImageKind; spelling: string } | undefined {
   for (const m of text.matchAll(BASE64_RUN)) {
     const run = m[0].replace(/\s+/g, '');
     if (run.length < MIN_BASE64_CHARS) continue;
-    const found = pictureInBase64(run);
+    const found = pictureInBase64(run, find);
     if (found) return { kind: found, spelling: 'base64' };
   }
   return undefined;
 }
 
 /** What PHP's base64_decode makes of a whole value: every non-alphabet character skipped. */
-function lenientFields(text: string): { kind: ImageKind; spelling: string } | undefined {
+function lenientFields(text: string, find: Finder): { kind: ImageKind; spelling: string } | undefined {
   const values: string[] = [];
   for (const m of text.matchAll(JSON_STRING)) values.push(m[1]!);
   for (const m of text.matchAll(XML_TEXT)) values.push(m[1]!);
@@ -83,29 +87,29 @@ function lenientFields(text: string): { kind: ImageKind; spelling: string } | un
   for (const value of values) {
     const alphabet = value.replace(/[^A-Za-z0-9+/_-]/g, '');
     if (alphabet.length < MIN_BASE64_CHARS || alphabet.length === value.replace(/\s+/g, '').length) continue;
-    const found = pictureInBase64(alphabet);
+    const found = pictureInBase64(alphabet, find);
     if (found) return { kind: found, spelling: 'base64-lenient' };
   }
   return undefined;
 }
 
-function pictureInBase64(run: string): ImageKind | undefined {
+function pictureInBase64(run: string, find: Finder): ImageKind | undefined {
   const standard = run.replace(/-/g, '+').replace(/_/g, '/').replace(/=+/g, '');
   for (let shift = 0; shift < 4 && shift < standard.length; shift++) {
     const bytes = Buffer.from(standard.slice(shift), 'base64');
-    const found = findPictureSignature(bytes);
+    const found = find(bytes);
     if (found) return found.kind;
   }
   return undefined;
 }
 
-function hexRuns(text: string): { kind: ImageKind; spelling: string } | undefined {
+function hexRuns(text: string, find: Finder): { kind: ImageKind; spelling: string } | undefined {
   for (const m of text.matchAll(HEX_RUN)) {
     const run = m[0].replace(/\s+/g, '');
     if (run.length < MIN_HEX_CHARS) continue;
     for (let shift = 0; shift < 2; shift++) {
       const even = run.slice(shift, shift + ((run.length - shift) & ~1));
-      const found = findPictureSignature(Buffer.from(even, 'hex'));
+      const found = find(Buffer.from(even, 'hex'));
       if (found) return { kind: found.kind, spelling: 'hex' };
     }
   }
@@ -119,10 +123,8 @@ const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quo
 const UNWRAPPERS: [string, Unwrapper][] = [
   [
     'percent',
-    (t) => {
-      if (!/%[0-9A-Fa-f]{2}|\+/.test(t)) return undefined;
-      return t.replace(/\+/g, ' ').replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-    },
+    // "+" is kept, not read as a space: base64 decoders skip spaces, so keeping it finds more.
+    (t) => (/%[0-9A-Fa-f]{2}/.test(t) ? t.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))) : undefined),
   ],
   [
     'json',

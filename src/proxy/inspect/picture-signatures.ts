@@ -46,8 +46,27 @@ const PATTERNS: { bytes: Buffer; back: number }[] = [
   return { bytes: typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p as number[]), back: 0 };
 });
 
-/** The first confirmed picture signature at or after `from`, if any. */
-export function findPictureSignature(bytes: Uint8Array, from = 0): FoundSignature | undefined {
+/**
+ * The first confirmed picture signature at or after `from`, if any. `ours`: pictures Veil itself
+ * sanitised into these bytes, skipped wherever one appears whole (in whatever spelling the
+ * caller decoded).
+ */
+export function findPictureSignature(bytes: Uint8Array, from = 0, ours: readonly Uint8Array[] = []): FoundSignature | undefined {
+  for (let at = from; ; ) {
+    const hit = firstSignature(bytes, at);
+    if (!hit) return undefined;
+    const own = ours.find((picture) => startsWithBytes(bytes, hit.offset, picture));
+    if (!own) return hit;
+    at = hit.offset + own.byteLength;
+  }
+}
+
+function startsWithBytes(bytes: Uint8Array, offset: number, picture: Uint8Array): boolean {
+  if (offset + picture.byteLength > bytes.byteLength) return false;
+  return Buffer.from(bytes.buffer, bytes.byteOffset + offset, picture.byteLength).equals(picture);
+}
+
+function firstSignature(bytes: Uint8Array, from: number): FoundSignature | undefined {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let best: FoundSignature | undefined;
   for (const pattern of PATTERNS) {

@@ -27,9 +27,8 @@ export function textPass(body: Uint8Array, ours: readonly Uint8Array[] = []): Te
 
   const masked = Buffer.from(working);
   for (const image of found) masked.fill(0x20, image.start, image.end);
-  maskOurs(masked, ours);
   // Raw bytes are looked for in the body as it came too: a wide decoding would have hidden them.
-  const hidden = findHiddenPicture(masked) ?? (wide ? rawOnly(body) : undefined);
+  const hidden = findHiddenPicture(masked, ours) ?? (wide ? findPictureSignature(body, 0, ours) : undefined);
   if (hidden) throw hiddenPicture();
 
   return {
@@ -43,21 +42,6 @@ export function textPass(body: Uint8Array, ours: readonly Uint8Array[] = []): Te
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-}
-
-function rawOnly(body: Uint8Array): { kind: string } | undefined {
-  return findPictureSignature(body);
-}
-
-/** Veil's own sanitised pictures, in the spellings it writes them (base64, and PHP's `\/`). */
-function maskOurs(masked: Buffer, ours: readonly Uint8Array[]): void {
-  for (const bytes of ours) {
-    const base64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
-    for (const spelling of [base64, base64.replace(/\//g, '\\/')]) {
-      const needle = Buffer.from(spelling, 'latin1');
-      for (let at = masked.indexOf(needle); at !== -1; at = masked.indexOf(needle, at + needle.length)) masked.fill(0x20, at, at + needle.length);
-    }
-  }
 }
 
 export function hiddenPicture(): VeilError {

@@ -80,6 +80,20 @@ describe('query strings read as PHP reads them', () => {
     expect(json()).toMatchObject({ code: 'veil_unsupported_format', data: { status: 415 } });
   });
 
+  it('PUT with ?_method=POST reaches the REST media door too', async () => {
+    refuse = true;
+    const res = await send(proxy.port, { method: 'PUT', path: '/wp-json/wp/v2/media?_method=POST', headers: [HOST, ['Content-Type', 'image/jpeg'], ['Content-Length', String(photo.length)]], body: photo });
+    expect(stub.requests).toEqual([]);
+    expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'veil_unsupported_format' });
+  });
+
+  it('XML-RPC with PATH_INFO after the script (/xmlrpc.php/x) is read as XML-RPC', async () => {
+    const body = `<?xml version="1.0"?><methodCall><methodName>wp.uploadFile</methodName><params><param><value><struct><member><name>bits</name><value><base64>${photo.toString('base64')}</base64></value></member></struct></value></param></params></methodCall>`;
+    const { forwarded } = await post('/xmlrpc.php/anything', body, 'application/octet-stream');
+    expect(produced).toHaveLength(1);
+    expect(forwarded[0]!.body.toString()).toContain(produced[0]!.toString('base64'));
+  });
+
   it.each([
     '/administrator/index.php?option=com_content&option=com_media&task=api.files&path=local-images:/',
     '/administrator/index.php?option=com_media&task=api.files%00&path=local-images:/',

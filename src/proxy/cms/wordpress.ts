@@ -35,9 +35,10 @@ type Door = 'async-upload' | 'admin-ajax' | 'media-new' | 'rest' | 'xmlrpc';
 export const wordpressAdapter: CmsAdapter = {
   name: 'wordpress',
   match(req, url) {
-    if (req.method !== 'POST') return undefined;
     const door = wordpressDoor(url);
-    if (!door) return undefined;
+    // The REST API takes `?_method=POST` or X-HTTP-Method-Override on any method; the PHP
+    // scripts read $_POST and $_FILES, which PHP fills for POST only.
+    if (!door || (door !== 'rest' && req.method !== 'POST')) return undefined;
     if (door === 'xmlrpc') {
       return { body: 'embedded', embedded: picturesInXmlRpc, user: wordpressUser(req.headers), respond: xmlRpcFault };
     }
@@ -53,15 +54,20 @@ export const wordpressAdapter: CmsAdapter = {
 
 function wordpressDoor(url: URL): Door | undefined {
   const path = decodedPath(url);
-  if (path.endsWith('/wp-admin/async-upload.php')) return 'async-upload';
-  if (path.endsWith('/wp-admin/admin-ajax.php')) return 'admin-ajax';
-  if (path.endsWith('/wp-admin/media-new.php')) return 'media-new';
-  if (path.endsWith('/xmlrpc.php')) return 'xmlrpc';
+  if (runsScript(path, '/wp-admin/async-upload.php')) return 'async-upload';
+  if (runsScript(path, '/wp-admin/admin-ajax.php')) return 'admin-ajax';
+  if (runsScript(path, '/wp-admin/media-new.php')) return 'media-new';
+  if (runsScript(path, '/xmlrpc.php')) return 'xmlrpc';
   // A `rest_route` in the query overrides the pretty path; either one may be the media route.
   const routes = [...phpQueryStrings(url, 'rest_route'), restRouteFromPath(path)];
   // WordPress matches REST routes case-insensitively after untrailingslashit() (any "/" and "\\").
   if (routes.some((route) => route !== undefined && /^\/wp\/v2\/media[/\\]*$/i.test(route))) return 'rest';
   return undefined;
+}
+
+/** The web server runs `script` for this path, also with PATH_INFO after it (`/xmlrpc.php/x`). */
+function runsScript(path: string, script: string): boolean {
+  return path.endsWith(script) || path.includes(`${script}/`);
 }
 
 function restRouteFromPath(path: string): string | undefined {

@@ -14,7 +14,8 @@ import type { EmbeddedFiles, ProblemDetails, UploadMatch, UploadProblem } from '
  * in the shape the calling script shows to the user.
  */
 
-const FORM = /^\s*application\/x-www-form-urlencoded\s*(?:;|$)/i;
+/** As PHP's SAPI reads the type: case-insensitive, up to the first ";", "," or space. */
+const FORM = /^\s*application\/x-www-form-urlencoded(?:[;, \t]|$)/i;
 
 export function adminAjaxMatch(req: Request, url: URL, user: string | undefined): UploadMatch {
   const form = FORM.test(req.headers.get('content-type') ?? '');

@@ -115,7 +115,7 @@ function decodeXml(body: Uint8Array): { text: string; encoding: XmlEncoding; bom
 }
 
 function declaredEncoding(head: string): string | undefined {
-  const decl = /^<\?xml\s[^?]*\?>/.exec(head);
+  const decl = /^\s*<\?xml\s[^?]*\?>/.exec(head);
   if (!decl) return undefined;
   return /\sencoding\s*=\s*["']([^"']*)["']/.exec(decl[0])?.[1];
 }
@@ -145,7 +145,9 @@ class Reader {
   }
 
   document(): { root: XmlElement; elements: XmlElement[] } {
-    if (this.s.startsWith('<?xml') && /^<\?xml[ \t\r\n]/.test(this.s)) this.processingInstruction(true);
+    // WordPress strips the declaration wherever it is in the first bytes, so whitespace before it is tolerated.
+    this.space();
+    if (/^<\?xml[ \t\r\n]/.test(this.s.slice(this.at, this.at + 6))) this.processingInstruction(true);
     this.misc();
     if (this.s.startsWith('<!DOCTYPE', this.at) || this.s.startsWith('<!doctype', this.at)) throw new XmlError('a DOCTYPE is not accepted');
     if (this.s[this.at] !== '<') throw new XmlError('no root element');

@@ -183,6 +183,24 @@ describe('WordPress admin-ajax.php', () => {
     expect(json()).toMatchObject({ wp_autosave: { success: false } });
   });
 
+  it('a field that is itself a picture, percent-encoded, is sanitised whole', async () => {
+    const body = `action=my_plugin_save&file=${[...photo].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('')}&note=x`;
+    const { forwarded } = await post('/wp-admin/admin-ajax.php', body, FORM_TYPE);
+    expect(produced).toHaveLength(1);
+    const sent = forwarded[0]!.body.toString();
+    const field = /&file=([^&]*)/.exec(sent)![1]!;
+    const decoded: number[] = [];
+    for (let i = 0; i < field.length; i++) {
+      if (field[i] === '%') {
+        decoded.push(parseInt(field.slice(i + 1, i + 3), 16));
+        i += 2;
+      } else decoded.push(field[i] === '+' ? 0x20 : field.charCodeAt(i));
+    }
+    const bytes = Buffer.from(decoded);
+    expect(bytes.equals(produced[0]!)).toBe(true);
+    expect(sent.endsWith('&note=x')).toBe(true);
+  });
+
   it('bodies without pictures pass byte for byte', async () => {
     const body = form([['action', 'heartbeat'], ['data[wp-refresh-post-lock][post_id]', '12'], ['_nonce', 'abc']]);
     const { forwarded } = await post('/wp-admin/admin-ajax.php', body, FORM_TYPE);

@@ -1,12 +1,15 @@
 import { VeilError } from '../../pipeline/errors.js';
 import { findEmbeddedImages, replaceEmbeddedImages, type EmbeddedImage } from '../inspect/embedded-images.js';
+import { imageKind } from '../inspect/looks-like-image.js';
 import type { EmbeddedFiles } from './types.js';
 
 /*
  * Pictures inside an application/x-www-form-urlencoded body, looked for in each field's value
  * as PHP decodes it into $_POST (`+` a space, `%XX` a byte), so a `data:` picture in a pasted
  * post (WordPress's heartbeat autosave), in JSON inside a field (page builders such as
- * Elementor save `actions` that way) or percent-encoded twice is found whatever its spelling.
+ * Elementor save `actions` that way) or percent-encoded twice is found whatever its spelling, and
+ * a field whose decoded bytes are themselves a picture (a script posting the file percent-encoded)
+ * is sanitised whole.
  * A changed field is written back percent-encoded; every other byte of the body stays as it came.
  */
 
@@ -15,7 +18,8 @@ interface Field {
   start: number;
   end: number;
   value: Uint8Array;
-  found: EmbeddedImage[];
+  /** Pictures inside the value, or `whole` when the value itself is one. */
+  found: EmbeddedImage[] | 'whole';
 }
 
 export function picturesInForm(body: Uint8Array): EmbeddedFiles {
@@ -31,6 +35,10 @@ export function picturesInForm(body: Uint8Array): EmbeddedFiles {
     if (findEmbeddedImages(formDecode(rawName)).length > 0) throw new VeilError('BAD_REQUEST', 'Veil could not read this form: a picture is hidden in a field name.');
     if (eq === -1) continue;
     const value = formDecode(pair.slice(eq + 1));
+    if (imageKind(value.subarray(0, 4096))) {
+      fields.push({ start: start + eq + 1, end: start + pair.length, value, found: 'whole' });
+      continue;
+    }
     const found = findEmbeddedImages(value);
     // A picture Veil sees in the encoded value but not in the decoded one is spelled in a way
     // it cannot put back: refused rather than forwarded.
@@ -43,15 +51,16 @@ export function picturesInForm(body: Uint8Array): EmbeddedFiles {
     if (found.length > 0) fields.push({ start: start + eq + 1, end: start + pair.length, value, found });
   }
   return {
-    images: fields.flatMap((field) => field.found.map((image) => ({ bytes: image.bytes }))),
+    images: fields.flatMap((field) => (field.found === 'whole' ? [{ bytes: field.value }] : field.found.map((image) => ({ bytes: image.bytes })))),
     rebuild(sanitised) {
       const pieces: Buffer[] = [];
       let next = 0;
       let from = 0;
       for (const field of fields) {
-        const files = sanitised.slice(next, next + field.found.length);
-        next += field.found.length;
-        const replaced = replaceEmbeddedImages(field.value, field.found, files);
+        const count = field.found === 'whole' ? 1 : field.found.length;
+        const files = sanitised.slice(next, next + count);
+        next += count;
+        const replaced = field.found === 'whole' ? files[0]!.bytes : replaceEmbeddedImages(field.value, field.found, files);
         pieces.push(Buffer.from(body.subarray(from, field.start)), Buffer.from(formEncode(replaced), 'latin1'));
         from = field.end;
       }

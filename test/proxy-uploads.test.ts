@@ -402,33 +402,7 @@ describe('WordPress uploads are recognised and answered as WordPress would', () 
   });
 });
 
-describe('WordPress XML-RPC', () => {
-  const call = (method: string, params: string): SendOptions => {
-    const body = `<?xml version="1.0"?>\n<methodCall><methodName>${method}</methodName><params>${params}</params></methodCall>`;
-    return { method: 'POST', path: '/xmlrpc.php', headers: [HOST, ['Content-Type', 'text/xml'], ['Content-Length', String(Buffer.byteLength(body))]], body };
-  };
-  const upload = `<param><value><struct><member><name>name</name><value><string>jane.jpg</string></value></member><member><name>bits</name><value><base64>${PHOTO.toString('base64')}</base64></value></member></struct></value></param>`;
-
-  it('a file upload, whose picture hides in base64, is refused with an XML-RPC fault', async () => {
-    const { res, forwarded } = await sendCounting(call('wp.uploadFile', upload));
-    expect(forwarded).toEqual([]);
-    expect(res.status).toBe(200);
-    expect(res.headers['content-type']).toEqual(['text/xml; charset=UTF-8']);
-    expect(res.body.toString()).toMatch(/<fault>[\s\S]*<int>415<\/int>[\s\S]*cannot be uploaded through XML-RPC/);
-  });
-
-  it('the same upload inside system.multicall is refused too', async () => {
-    const params = `<param><value><array><data><value><struct><member><name>methodName</name><value><string>metaWeblog.newMediaObject</string></value></member><member><name>params</name><value><array><data>${upload}</data></array></value></member></struct></value></data></array></value></param>`;
-    const { forwarded } = await sendCounting(call('system.multicall', params));
-    expect(forwarded).toEqual([]);
-  });
-
-  it('other calls pass unchanged', async () => {
-    const options = call('wp.getPosts', '<param><value><int>1</int></value></param>');
-    const { forwarded } = await sendCounting(options);
-    expect(forwarded[0]!.body.toString()).toBe(options.body);
-  });
-});
+// WordPress XML-RPC: test/xmlrpc.test.ts.
 
 describe('Joomla uploads (pictures as base64 inside JSON)', () => {
   const TOKEN = 'a3f9c0ffee0123456789abcdef012345';

@@ -11,7 +11,8 @@ import { veilExtensions } from '../../src/extensions.js';
 import { describeReports, inspectStored, type People, type StoredFileReport } from './helpers/inspect-stored.js';
 import { deleteRedisPrefix } from '../helpers/redis-server.js';
 import { startWordPress, wordpressMissing, type WordPressSite } from './helpers/wordpress.js';
-import { WordPressClient } from './helpers/wp-client.js';
+import { WordPressClient, xmlRpcMember } from './helpers/wp-client.js';
+import { FixtureDir } from '../helpers/fixtures.js';
 
 /**
  * Debian's WordPress (php -S, MariaDB, Imagick) with the whole of Veil in front: the files
@@ -140,6 +141,20 @@ describe.skipIf(missing !== undefined)('Debian WordPress behind Veil', () => {
     });
   });
 
+  describe('straight to WordPress, without Veil: XML-RPC', () => {
+    it('wp.newPost with a picture pasted as data: publishes the original, GPS and all', async () => {
+      const client = new WordPressClient(wp.port);
+      const content = `<p><img src="data:image/jpeg;base64,${photo.toString('base64')}" alt=""></p>`;
+      const answer = await client.xmlRpc('wp.newPost', [1, wp.admin.login, wp.admin.applicationPassword, { post_title: 'Direct', post_content: content, post_status: 'publish' }]);
+      const postId = Number(/<string>(\d+)<\/string>/.exec(answer.body.toString())?.[1]);
+      expect(postId, answer.body.toString().slice(0, 500)).toBeGreaterThan(0);
+      const page = await send(wp.port, { path: `/?rest_route=/wp/v2/posts/${postId}`, headers: [['Host', `127.0.0.1:${wp.port}`]] });
+      const rendered = json<{ content: { rendered: string } }>(page).content.rendered;
+      const served = Buffer.from(/data:image\/jpeg;base64,([A-Za-z0-9+/=]+)/.exec(rendered)![1]!, 'base64');
+      expect(served.equals(photo)).toBe(true);
+    });
+  });
+
   describe('through Veil', () => {
     let veil: TestVeil;
     let client: WordPressClient;
@@ -181,6 +196,78 @@ describe.skipIf(missing !== undefined)('Debian WordPress behind Veil', () => {
       expectEverySize(reports);
       expectCleanAndRedacted(reports);
       expect(filledImageMeta(await wp.imageMeta(result.data.id))).toEqual({});
+    });
+  });
+
+  describe('through Veil: XML-RPC and admin-ajax.php', () => {
+    let veil: TestVeil;
+    let client: WordPressClient;
+    const fx = new FixtureDir();
+    beforeAll(async () => {
+      veil = await startTestVeil({ UPSTREAM_URL: wp.url });
+      await wp.setSiteUrl(`http://127.0.0.1:${veil.port}`);
+      client = new WordPressClient(veil.port);
+    });
+    afterAll(async () => {
+      await stopVeil(veil);
+      fx.remove();
+    });
+
+    /** The pictures pasted as data: URIs into some HTML, as files ExifTool and the detector can read. */
+    async function pastedPictures(html: string, label: string): Promise<StoredFileReport[]> {
+      const found = [...html.matchAll(/data:image\/[\w.+-]+;base64,([A-Za-z0-9+/=]+)/g)].map((m) => Buffer.from(m[1]!, 'base64'));
+      expect(found.length, `${label} holds a pasted picture`).toBeGreaterThan(0);
+      for (const bytes of found) expect(bytes.equals(photo), `${label} holds the original`).toBe(false);
+      return inspectStored(found.map((bytes, i) => ({ size: `pasted-${i}`, path: fx.write(`${label}-${i}.jpg`, bytes) })));
+    }
+
+    it.each(['wp.uploadFile', 'metaWeblog.newMediaObject'] as const)('%s (a blogging app, application password) succeeds; WordPress stores it clean, under Veil\'s name, in every size', async (method) => {
+      const file = { name: PUPIL_FILENAME, type: 'image/jpeg', bits: photo, overwrite: false };
+      const [answer, ms] = await timed(() => client.xmlRpc(method, [method === 'wp.uploadFile' ? 1 : '1', wp.admin.login, wp.admin.applicationPassword, file]));
+      const text = answer.body.toString();
+      expect(answer.status).toBe(200);
+      expect(text, text.slice(0, 1000)).not.toContain('<fault>');
+      const id = Number(xmlRpcMember(text, 'id'));
+      expect(id).toBeGreaterThan(0);
+      expect(xmlRpcMember(text, 'type')).toBe('image/jpeg');
+      const reports = await stored(id, method === 'wp.uploadFile');
+      notes.push(describeReports(`Through Veil, XML-RPC ${method}, attachment ${id}, ${ms} ms:`, reports));
+      expectEverySize(reports);
+      for (const r of reports) expect(r.name).toMatch(GENERATED_NAME);
+      if (method === 'wp.uploadFile') expectCleanAndRedacted(reports);
+      else for (const r of reports) expect({ file: r.name, metadata: r.metadata, gps: r.gps }).toEqual({ file: r.name, metadata: [], gps: undefined });
+      expect(filledImageMeta(await wp.imageMeta(id))).toEqual({});
+    });
+
+    it('wp.newPost with a picture pasted as data: into the content: the public post does not serve the original', async () => {
+      const content = `<p>Sports day</p><p><img src="data:image/jpeg;base64,${photo.toString('base64')}" alt="Sports day"></p>`;
+      const answer = await client.xmlRpc('wp.newPost', [1, wp.admin.login, wp.admin.applicationPassword, { post_title: 'Sports day', post_content: content, post_status: 'publish' }]);
+      const text = answer.body.toString();
+      expect(text, text.slice(0, 1000)).not.toContain('<fault>');
+      const postId = Number(/<string>(\d+)<\/string>/.exec(text)?.[1]);
+      expect(postId).toBeGreaterThan(0);
+      // The published post as WordPress serves it to anyone (php -S has no rewrites for the pretty permalink).
+      const page = await send(veil.port, { path: `/?rest_route=/wp/v2/posts/${postId}`, headers: [['Host', `127.0.0.1:${veil.port}`]] });
+      expect(page.status, page.body.toString().slice(0, 500)).toBe(200);
+      const published = json<{ status: string; content: { rendered: string } }>(page);
+      expect(published.status).toBe('publish');
+      const reports = await pastedPictures(published.content.rendered, 'public-post');
+      notes.push(describeReports(`Through Veil, XML-RPC wp.newPost with a pasted picture, post ${postId}, as WordPress serves it publicly:`, reports));
+      for (const r of reports) expect({ metadata: r.metadata, gps: r.gps, facesOnPeople: r.facesOnPeople }).toEqual({ metadata: [], gps: undefined, facesOnPeople: undefined });
+    });
+
+    it('heartbeat autosave (admin-ajax.php) of a post with a pasted picture: the stored post holds no original', async () => {
+      await client.logIn(wp.admin.login, wp.admin.password);
+      const postId = await wp.php<number>("return wp_insert_post(array('post_title' => 'Sports day draft', 'post_status' => 'draft', 'post_author' => 1, 'post_content' => ''));");
+      const nonces = await client.editorNonces(postId);
+      const content = `<!-- wp:paragraph --><p>Sports day</p><!-- /wp:paragraph --><!-- wp:image --><figure class="wp-block-image"><img src="data:image/jpeg;base64,${photo.toString('base64')}" alt=""/></figure><!-- /wp:image -->`;
+      const answer = await client.heartbeatAutosave(postId, 'Sports day draft', content, nonces);
+      expect(answer.status).toBe(200);
+      expect(json<{ wp_autosave?: { success: boolean; message: string } }>(answer).wp_autosave).toMatchObject({ success: true });
+      const storedContent = await wp.php<string>('return get_post((int) $args)->post_content;', postId);
+      const reports = await pastedPictures(storedContent, 'autosave');
+      notes.push(describeReports(`Through Veil, heartbeat autosave with a pasted picture, post ${postId}, as stored:`, reports));
+      for (const r of reports) expect({ metadata: r.metadata, gps: r.gps }).toEqual({ metadata: [], gps: undefined });
     });
   });
 

@@ -1,5 +1,6 @@
 import { VeilError } from '../../pipeline/errors.js';
 import { looksLikeImage } from '../inspect/looks-like-image.js';
+import { phpQueryStrings } from '../php-query.js';
 import { decodedPath, jsonResponse, problemCode, problemMessage, problemStatus } from './answers.js';
 import type { CmsAdapter, EmbeddedFiles, UploadProblem } from './types.js';
 
@@ -31,10 +32,18 @@ export const joomlaAdapter: CmsAdapter = {
 };
 
 function joomlaDoor(method: string, url: URL): Door | undefined {
-  const query = (name: string) => url.searchParams.get(name)?.toLowerCase();
-  if ((method === 'POST' || method === 'PUT') && query('option') === 'com_media' && query('task') === 'api.files') return 'media-manager';
+  // As PHP reads the query (the last duplicate wins, "task.x" is "task_x"...), then Joomla's
+  // "cmd" filter (only letters, digits, "_", "." and "-" kept) and lower-casing; any reading
+  // that reaches the media manager counts.
+  const query = (name: string, wanted: string) => phpQueryStrings(url, name).some((value) => joomlaCmd(value) === wanted);
+  if ((method === 'POST' || method === 'PUT') && query('option', 'com_media') && query('task', 'api.files')) return 'media-manager';
   if ((method === 'POST' || method === 'PATCH') && API_FILES.test(decodedPath(url))) return 'api';
   return undefined;
+}
+
+/** Joomla's InputFilter "cmd", as getCmd('option') and the controller's task read a value. */
+function joomlaCmd(value: string): string {
+  return value.replace(/[^A-Z0-9_.-]/gi, '').replace(/^\.+/, '').toLowerCase();
 }
 
 /**

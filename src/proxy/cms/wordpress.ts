@@ -9,19 +9,25 @@ import {
   problemStatus,
 } from './answers.js';
 import type { CmsAdapter, ProblemDetails, UploadMatch, UploadProblem } from './types.js';
-import { VeilError } from '../../pipeline/errors.js';
+import { phpQueryStrings } from '../php-query.js';
+import { adminAjaxMatch, ajaxAction, ajaxError } from './wordpress-ajax.js';
+import { picturesInXmlRpc, xmlRpcFault } from './xmlrpc.js';
 
 /*
  * WordPress upload routes (paths matched as suffixes, so a site in a sub-folder works too):
  * - /wp-admin/async-upload.php: the media modal and the block editor's "Upload" button
  *   (multipart field `async-upload`, with `action=upload-attachment`), and the multi-file uploader
  *   on Media > Add New (same field, no action, `short=1`);
- * - /wp-admin/admin-ajax.php?action=upload-attachment: the same handler under another door;
+ * - /wp-admin/admin-ajax.php?action=upload-attachment: the same handler under another door; any
+ *   other admin-ajax.php body (heartbeat autosave, page builders saving JSON, the image editor)
+ *   is scanned for pictures pasted as text (wordpress-ajax.ts);
  * - /wp-admin/media-new.php: the "browser uploader" fallback form (`html-upload`);
  * - REST: POST /wp-json/wp/v2/media or /?rest_route=/wp/v2/media, either the raw file with
  *   `Content-Disposition: attachment; filename=...` or multipart field `file` (block editor, apps);
- * - XML-RPC: /xmlrpc.php `wp.uploadFile` / `metaWeblog.newMediaObject` carry the file base64-encoded
- *   inside XML, where no picture check can see it: those calls are refused (other calls pass).
+ * - XML-RPC: /xmlrpc.php, read as WordPress's XML parser reads it (xmlrpc.ts): `wp.uploadFile` and
+ *   `metaWeblog.newMediaObject` media and pictures in posts are sanitised in place.
+ * Query strings are read as PHP reads them (php-query.ts): `?rest.route=...`, a repeated
+ * `rest_route` (the last one counts) or `%2E` reach the same door as the plain spelling.
  */
 
 type Door = 'async-upload' | 'admin-ajax' | 'media-new' | 'rest' | 'xmlrpc';
@@ -29,12 +35,14 @@ type Door = 'async-upload' | 'admin-ajax' | 'media-new' | 'rest' | 'xmlrpc';
 export const wordpressAdapter: CmsAdapter = {
   name: 'wordpress',
   match(req, url) {
-    if (req.method !== 'POST') return undefined;
     const door = wordpressDoor(url);
-    if (!door) return undefined;
+    // The REST API takes `?_method=POST` or X-HTTP-Method-Override on any method; the PHP
+    // scripts read $_POST and $_FILES, which PHP fills for POST only.
+    if (!door || (door !== 'rest' && req.method !== 'POST')) return undefined;
     if (door === 'xmlrpc') {
-      return { body: 'inspect', inspect: refuseXmlRpcUpload, user: wordpressUser(req.headers), respond: xmlRpcFault };
+      return { body: 'embedded', embedded: picturesInXmlRpc, user: wordpressUser(req.headers), respond: xmlRpcFault };
     }
+    if (door === 'admin-ajax' && !isMultipartForm(req)) return adminAjaxMatch(req, url, wordpressUser(req.headers));
     const match: UploadMatch = {
       body: isMultipartForm(req) ? 'multipart' : 'raw',
       user: wordpressUser(req.headers),
@@ -46,14 +54,20 @@ export const wordpressAdapter: CmsAdapter = {
 
 function wordpressDoor(url: URL): Door | undefined {
   const path = decodedPath(url);
-  if (path.endsWith('/wp-admin/async-upload.php')) return 'async-upload';
-  if (path.endsWith('/wp-admin/admin-ajax.php')) return 'admin-ajax';
-  if (path.endsWith('/wp-admin/media-new.php')) return 'media-new';
-  if (path.endsWith('/xmlrpc.php')) return 'xmlrpc';
-  const route = url.searchParams.get('rest_route') ?? restRouteFromPath(path);
-  // WordPress matches REST routes case-insensitively and ignores a trailing slash.
-  if (route !== undefined && /^\/wp\/v2\/media\/?$/i.test(route)) return 'rest';
+  if (runsScript(path, '/wp-admin/async-upload.php')) return 'async-upload';
+  if (runsScript(path, '/wp-admin/admin-ajax.php')) return 'admin-ajax';
+  if (runsScript(path, '/wp-admin/media-new.php')) return 'media-new';
+  if (runsScript(path, '/xmlrpc.php')) return 'xmlrpc';
+  // A `rest_route` in the query overrides the pretty path; either one may be the media route.
+  const routes = [...phpQueryStrings(url, 'rest_route'), restRouteFromPath(path)];
+  // WordPress matches REST routes case-insensitively after untrailingslashit() (any "/" and "\\").
+  if (routes.some((route) => route !== undefined && /^\/wp\/v2\/media[/\\]*$/i.test(route))) return 'rest';
   return undefined;
+}
+
+/** The web server runs `script` for this path, also with PATH_INFO after it (`/xmlrpc.php/x`). */
+function runsScript(path: string, script: string): boolean {
+  return path.endsWith(script) || path.includes(`${script}/`);
 }
 
 function restRouteFromPath(path: string): string | undefined {
@@ -97,40 +111,8 @@ function answer(door: Door, problem: UploadProblem, details: ProblemDetails): Re
   }
 }
 
-/** An upload method called directly, or inside system.multicall. */
-const XMLRPC_UPLOAD = /<methodName>\s*(?:wp\.uploadFile|metaWeblog\.newMediaObject)\s*<\/methodName>|<name>\s*methodName\s*<\/name>\s*<value>\s*(?:<string>)?\s*(?:wp\.uploadFile|metaWeblog\.newMediaObject)\s*</i;
-
-function refuseXmlRpcUpload(body: Uint8Array): VeilError | undefined {
-  if (!XMLRPC_UPLOAD.test(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'))) return undefined;
-  return new VeilError(
-    'UNSUPPORTED_FORMAT',
-    "Files cannot be uploaded through XML-RPC on this site, because Veil cannot check pictures sent that way. Please upload them in the website's media library.",
-  );
-}
-
-/** As WordPress's XML-RPC server reports an error: HTTP 200 with a <fault>. */
-function xmlRpcFault(problem: UploadProblem): Response {
-  const xml =
-    '<?xml version="1.0" encoding="UTF-8"?>\n<methodResponse>\n  <fault>\n    <value>\n      <struct>\n' +
-    `        <member>\n          <name>faultCode</name>\n          <value><int>${problemStatus(problem)}</int></value>\n        </member>\n` +
-    `        <member>\n          <name>faultString</name>\n          <value><string>${escapeHtml(problemMessage(problem))}</string></value>\n        </member>\n` +
-    '      </struct>\n    </value>\n  </fault>\n</methodResponse>\n';
-  return new Response(xml, { status: 200, headers: { 'content-type': 'text/xml; charset=UTF-8', ...NO_STORE } });
-}
-
 function isAjaxUpload(details: ProblemDetails): boolean {
-  return (details.fields.action ?? details.url.searchParams.get('action')) === 'upload-attachment';
-}
-
-/**
- * As wp_ajax_upload_attachment() answers a failed upload: HTTP 200, `text/plain`, and
- * `{"success":false,"data":{"message","filename"}}`. The media modal shows `message` next to the
- * filename (which it inserts as HTML, hence escaped as WordPress does); a non-200 would only show
- * Plupload's generic "HTTP error."
- */
-function ajaxError(problem: UploadProblem, details: ProblemDetails): Response {
-  const body = { success: false, data: { message: problemMessage(problem), filename: escapeHtml(details.filename ?? '') } };
-  return jsonResponse(body, 200, 'text/plain; charset=UTF-8', { 'x-content-type-options': 'nosniff' });
+  return ajaxAction(details) === 'upload-attachment';
 }
 
 /** As async-upload.php answers the Media > Add New uploader: its handlers.js shows any `error-div`. */

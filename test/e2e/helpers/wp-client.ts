@@ -71,6 +71,40 @@ export class WordPressClient {
     return this.request('POST', '/wp-admin/async-upload.php', { headers: [['Content-Type', `multipart/form-data; boundary=${boundary}`]], body });
   }
 
+  /** An XML-RPC call to /xmlrpc.php, as blogging apps and desktop clients make it. */
+  xmlRpc(method: string, params: XmlRpcValue[]): Promise<Received> {
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param>${xmlRpcValue(p)}</param>`).join('')}</params></methodCall>`;
+    return this.request('POST', '/xmlrpc.php', { headers: [['Content-Type', 'text/xml'], ['User-Agent', 'wp-iphone/24.0 (veil e2e)']], body });
+  }
+
+  /** The editor page's nonces: heartbeat's, and `update-post_<id>` that an autosave carries. */
+  async editorNonces(postId: number): Promise<{ heartbeat: string; updatePost: string }> {
+    const page = await this.request('GET', `/wp-admin/post.php?post=${postId}&action=edit`);
+    const html = page.body.toString();
+    const heartbeat = /heartbeatSettings\s*=\s*\{[^}]*"nonce":"([0-9a-f]+)"/.exec(html)?.[1];
+    const updatePost = /name="_wpnonce" value="([0-9a-f]+)"/.exec(html)?.[1];
+    if (page.status !== 200 || !heartbeat || !updatePost) throw new Error(`no editor nonces on post.php (HTTP ${page.status}):\n${html.slice(0, 500)}`);
+    return { heartbeat, updatePost };
+  }
+
+  /** admin-ajax.php `heartbeat` with an autosave, as autosave.js sends it (jQuery's form encoding). */
+  heartbeatAutosave(postId: number, title: string, content: string, nonces: { heartbeat: string; updatePost: string }): Promise<Received> {
+    const fields: Array<[string, string]> = [
+      ['data[wp_autosave][post_id]', String(postId)],
+      ['data[wp_autosave][post_type]', 'post'],
+      ['data[wp_autosave][post_title]', title],
+      ['data[wp_autosave][content]', content],
+      ['data[wp_autosave][_wpnonce]', nonces.updatePost],
+      ['interval', '60'],
+      ['_nonce', nonces.heartbeat],
+      ['action', 'heartbeat'],
+      ['screen_id', 'post'],
+      ['has_focus', 'true'],
+    ];
+    const body = fields.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`.replace(/%20/g, '+')).join('&');
+    return this.request('POST', '/wp-admin/admin-ajax.php', { headers: [['Content-Type', 'application/x-www-form-urlencoded; charset=UTF-8'], ['X-Requested-With', 'XMLHttpRequest']], body });
+  }
+
   /** A request with this client's cookies; cookies set by the answer are kept (path and expiry ignored: one site, one session). */
   async request(method: string, path: string, options: { headers?: Array<[string, string]>; body?: Buffer | string } = {}): Promise<Received> {
     const cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
@@ -91,6 +125,23 @@ export class WordPressClient {
     }
     return answer;
   }
+}
+
+export type XmlRpcValue = string | number | boolean | Buffer | XmlRpcValue[] | { [name: string]: XmlRpcValue };
+
+function xmlRpcValue(value: XmlRpcValue): string {
+  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  if (Buffer.isBuffer(value)) return `<value><base64>${value.toString('base64').replace(/.{76}/g, '$&\n')}</base64></value>`;
+  if (typeof value === 'string') return `<value><string>${escape(value)}</string></value>`;
+  if (typeof value === 'number') return `<value><int>${value}</int></value>`;
+  if (typeof value === 'boolean') return `<value><boolean>${value ? 1 : 0}</boolean></value>`;
+  if (Array.isArray(value)) return `<value><array><data>${value.map(xmlRpcValue).join('')}</data></array></value>`;
+  return `<value><struct>${Object.entries(value).map(([k, v]) => `<member><name>${escape(k)}</name>${xmlRpcValue(v)}</member>`).join('')}</struct></value>`;
+}
+
+/** A struct member's text in an XML-RPC answer (WordPress writes plain, unnested answers for these calls). */
+export function xmlRpcMember(answer: string, name: string): string | undefined {
+  return new RegExp(`<name>${name}</name>\\s*<value>\\s*(?:<(?:string|int|i4)>)?([^<]*)`).exec(answer)?.[1]?.trim();
 }
 
 /** WordPress clears a cookie by sending it again with an expiry in the past (a year back). */

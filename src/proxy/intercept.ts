@@ -1,4 +1,5 @@
 import { VeilError, isVeilError, toVeilError } from '../pipeline/errors.js';
+import { answerChunkedForm, refuseChunkedRequest, type ChunkAssemblies } from './chunks/index.js';
 import { readBounded } from './inspect/read-bounded.js';
 import type { ProblemDetails, UploadMatch, UploadProblem } from './cms/types.js';
 import { looksLikeImage } from './inspect/looks-like-image.js';
@@ -18,6 +19,8 @@ export interface InterceptOptions {
   /** Where multipart bodies are kept while parsed: disk on Node, memory at the edge. */
   spool: SpoolFactory;
   onUpload?: (event: UploadEvent) => void;
+  /** Files arriving in pieces, kept between requests (src/proxy/chunks/). */
+  chunks?: ChunkAssemblies;
 }
 
 /** Room for the JSON (or other text) around base64 files in an `embedded` body. */
@@ -36,6 +39,8 @@ export async function interceptUpload(req: Request, url: URL, match: UploadMatch
   try {
     const encoding = req.headers.get('content-encoding');
     if (encoding && encoding.trim().toLowerCase() !== 'identity') throw compressedBody(encoding);
+    const chunked = refuseChunkedRequest(req, url, match);
+    if (chunked) throw chunked;
     if (match.body === 'multipart') return await run.multipart();
     if (match.body === 'embedded') return await run.embedded();
     return match.body === 'inspect' ? await run.inspected() : await run.raw();
@@ -76,6 +81,8 @@ class UploadRun {
     });
     let handedOver = false;
     try {
+      const chunk = await this.chunked(upload);
+      if (chunk) return chunk;
       this.images = upload.images.length;
       if (upload.images.length > 0) this.filename = upload.images[0]!.filename;
       if (upload.images.length === 0) {
@@ -98,6 +105,28 @@ class UploadRun {
     } finally {
       if (!handedOver) await upload.spool.close();
     }
+  }
+
+  /** A piece of a file (src/proxy/chunks/): answered there, or undefined for an ordinary form. */
+  private chunked(upload: Awaited<ReturnType<typeof readMultipartForm>>): Promise<Response | undefined> {
+    const { limits, sanitise } = this.options;
+    return answerChunkedForm({
+      req: this.req,
+      url: this.url,
+      match: this.match,
+      upload,
+      assemblies: this.options.chunks,
+      limits,
+      sanitise: async (file) => {
+        this.images = 1;
+        this.filename = file.filename;
+        const result = await sanitiseAll([file], this.ctx, sanitise, limits.uploadTimeoutMs, this.req.signal);
+        if (result.ok) this.emit('sanitised', result.outcomes.map((o) => o.uploadId), {});
+        return result;
+      },
+      forward: this.options.forward,
+      problem: (problem, filename) => this.answerProblem(problem, problem.uploadId ? [{ uploadId: problem.uploadId }] : [], filename ?? this.filename),
+    });
   }
 
   async raw(): Promise<Response> {

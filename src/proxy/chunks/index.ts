@@ -5,9 +5,11 @@ import type { ProxyLimits, UploadFile } from '../types.js';
 import type { VeilError } from '../../pipeline/errors.js';
 import type { ChunkAssemblies } from './assemblies.js';
 import { phpParams } from './form-params.js';
-import { chunkedByHeaders, chunkedByParams, chunkedByQuery, chunkedRefusal } from './protocols.js';
+import { chunkedByHeaders, chunkedByParams, chunkedByQuery, chunkedRefusal, pictureTailRefusal } from './protocols.js';
+import { beginsInsidePicture } from './whole-file.js';
 
 export { ChunkAssemblies, DEFAULT_ASSEMBLY_IDLE_MS } from './assemblies.js';
+export { beginsInsidePicture } from './whole-file.js';
 export type { ChunkProtocol, ChunkRequest } from './types.js';
 
 /**
@@ -47,5 +49,15 @@ export async function answerChunkedForm(context: ChunkedFormContext): Promise<Re
     if (answer) return answer;
   }
   const other = chunkedByParams(params);
-  return other ? refuse(chunkedRefusal(other)) : undefined;
+  if (other) return refuse(chunkedRefusal(other));
+  return (await startsInsidePicture(context.upload)) ? refuse(pictureTailRefusal()) : undefined;
+}
+
+/** A file part that begins inside a JPEG (a segment marker with no SOI): the tail of a split file. */
+async function startsInsidePicture(upload: MultipartUpload): Promise<boolean> {
+  for (const part of upload.parts) {
+    if (part.dataEnd - part.dataStart < 4) continue;
+    if (beginsInsidePicture(await upload.spool.read(part.dataStart, part.dataStart + 4))) return true;
+  }
+  return false;
 }

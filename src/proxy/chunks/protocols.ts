@@ -39,6 +39,10 @@ export function chunkedByHeaders(req: Request): ChunkedUpload | undefined {
   if (h.has('tus-resumable') || h.has('upload-offset') || /^\s*application\/offset\+octet-stream\b/i.test(h.get('content-type') ?? '')) {
     return { protocol: 'tus', advice: 'turn off resumable (tus) uploads so files are sent in one request' };
   }
+  // Nextcloud/ownCloud chunking: v2 PUTs pieces under /remote.php/dav/uploads/, v1 names them `<file>-chunking-<id>-<n>-<i>`.
+  if (h.has('oc-total-length') || h.has('oc-chunked') || /\/remote\.php\/dav\/uploads\//i.test(new URL(req.url).pathname) || /-chunking-\d+-\d+-\d+$/.test(new URL(req.url).pathname)) {
+    return { protocol: 'Nextcloud chunking', advice: 'raise the desktop and web clients\' chunk size above the largest photo (max_chunk_size), or upload photos through the web page one at a time' };
+  }
   const range = h.get('content-range');
   if (range !== null && !isWholeRange(range)) return { protocol: 'Content-Range', advice: 'turn off chunked uploads (for jQuery File Upload: maxChunkSize) so files are sent in one request' };
   return undefined;
@@ -77,4 +81,11 @@ export function chunkedRefusal(chunked: ChunkedUpload): VeilError {
 function isWholeRange(range: string): boolean {
   const match = /^\s*bytes\s+(\d+)-(\d+)\/(\d+)\s*$/i.exec(range);
   return Boolean(match && match[1] === '0' && Number(match[2]) + 1 === Number(match[3]));
+}
+
+export function pictureTailRefusal(): VeilError {
+  return new VeilError(
+    'UNSUPPORTED_FORMAT',
+    "This upload starts in the middle of a picture (a piece of a larger file), which Veil cannot check, so it was not uploaded. Please upload the whole picture in one piece.",
+  );
 }

@@ -20,13 +20,16 @@ export function judgeWholeFile(bytes: Uint8Array): WholeFile {
   return { kind: 'other' };
 }
 
-/** A JPEG segment marker (APPn, DQT, SOF, DHT, SOS, COM...) at the very start, with no SOI before it. */
+/**
+ * A JPEG segment marker (APPn, DQT, DHT, SOFn, SOS, DRI, COM) at the very start, with no SOI
+ * before it. F0-FD are left out: no JPEG uses them, and MP3 and AAC frames begin FF Fx.
+ */
 export function beginsInsidePicture(bytes: Uint8Array): boolean {
   if (bytes.length < 4 || bytes[0] !== 0xff) return false;
   const marker = bytes[1]!;
-  if (marker < 0xc0 || marker === 0xd8 || marker === 0xff || (marker >= 0xd0 && marker <= 0xd7)) return false;
-  // A segment's two-byte length follows every marker except EOI: at least 2.
-  return marker === 0xd9 || ((bytes[2]! << 8) | bytes[3]!) >= 2;
+  const segment = (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc8) || marker === 0xda || marker === 0xdb || marker === 0xdd || (marker >= 0xe0 && marker <= 0xef) || marker === 0xfe;
+  // A segment's two-byte length counts itself: at least 2.
+  return segment && ((bytes[2]! << 8) | bytes[3]!) >= 2;
 }
 
 const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

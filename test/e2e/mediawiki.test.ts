@@ -83,6 +83,17 @@ describe.skipIf(missing !== undefined)('Debian MediaWiki behind Veil', () => {
     await expectSanitised(await c.fetchBytes(url!), { width: photoWidth });
   });
 
+  it('a Special:Upload form upload succeeds and the wiki stores only sanitised bytes', async () => {
+    const c = await client(veil.port);
+    const before = new Set(wiki.uploadedFiles());
+    const answer = await c.specialUpload('Veil form upload.jpg', photo);
+    expect(answer.status, answer.html.slice(0, 2000)).toBe(302);
+    expect(answer.location).toMatch(/File:Veil_form_upload\.jpg/);
+    const stored = wiki.uploadedFiles().filter((file) => !before.has(file));
+    expect(stored).toHaveLength(1);
+    await expectSanitised(readFileSync(stored[0]!), { width: photoWidth });
+  });
+
   it('a 10 MB photo in 1 MiB stash chunks, following the offsets, then committed by file key, succeeds sanitised', async () => {
     const c = await client(veil.port);
     const before = new Set(wiki.uploadedFiles());
@@ -140,7 +151,11 @@ describe.skipIf(missing !== undefined)('Debian MediaWiki behind Veil', () => {
       const last = chunked.at(-1)!.json;
       expect(last.errors?.[0]?.code).toBe('veil-held');
       expect(last.errors?.[0]?.text).toMatch(/review/i);
+      const page = await c.specialUpload('Veil held form.jpg', faces);
+      expect(page.html).toMatch(/review/);
+      expect(page.html).toContain('title=Special:Upload');
       expect(await c.imageUrl('Veil held.jpg')).toBeUndefined();
+      expect(await c.imageUrl('Veil held form.jpg')).toBeUndefined();
       expect(await c.imageUrl('Veil held chunked.jpg')).toBeUndefined();
     });
   });

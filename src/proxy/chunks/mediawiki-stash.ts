@@ -28,8 +28,11 @@ export function mediawikiStashChunks(answers: MediaWikiAnswers): ChunkProtocol {
   return async (request) => {
     const { params } = request;
     if (params.action !== 'upload') return undefined;
-    const chunk = [...request.upload.parts].reverse().find((part) => part.isFile && part.name === 'chunk');
-    if (!chunk) return undefined;
+    const chunks = request.upload.parts.filter((part) => part.isFile && part.name === 'chunk');
+    if (chunks.length === 0) return undefined;
+    // PHP and Veil might not pick the same one of two.
+    if (chunks.length > 1) return answers.apiError(params, 'invalid-chunk', 'This request carries more than one chunk. Please send one piece per request.');
+    const chunk = chunks[0]!;
     try {
       return await stashChunk(request, answers, await request.upload.spool.read(chunk.dataStart, chunk.dataEnd));
     } catch (err) {
@@ -133,7 +136,7 @@ function wikiRequest(original: Request, fields: Record<string, string>, file: Pa
 }
 
 function declaredType(request: ChunkRequest): string | undefined {
-  return [...request.upload.parts].reverse().find((part) => part.isFile && part.name === 'chunk')?.mimeType;
+  return request.upload.parts.find((part) => part.isFile && part.name === 'chunk')?.mimeType;
 }
 
 /** The wiki refuses a name whose extension does not match the file: keep the name, fix the extension. */

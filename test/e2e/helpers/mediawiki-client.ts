@@ -62,6 +62,16 @@ export class MediaWikiClient {
     }
   }
 
+  /** Special:Upload's form, as a browser posts it; MediaWiki answers a success with a redirect to the file page. */
+  async specialUpload(filename: string, bytes: Uint8Array): Promise<{ status: number; location: string | null; html: string }> {
+    const form = new FormData();
+    const fields = { title: 'Special:Upload', wpSourceType: 'file', wpDestFile: filename, wpUploadDescription: 'Veil e2e (form)', wpIgnoreWarning: '1', wpEditToken: this.csrfToken, wpUpload: 'Upload file' };
+    for (const [key, value] of Object.entries(fields)) form.append(key, value);
+    form.append('wpUploadFile', new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }), filename);
+    const res = await fetch(`${this.base}/index.php`, { method: 'POST', body: form, headers: this.cookieHeader(), redirect: 'manual' });
+    return { status: res.status, location: res.headers.get('location'), html: await res.text() };
+  }
+
   /** The final step of a stash upload: publish the stashed file under its name. */
   commit(filekey: string, filename: string): Promise<ApiAnswer> {
     return this.post({ action: 'upload', filekey, filename, ignorewarnings: '1', comment: 'Veil e2e (chunked)', text: 'Uploaded in chunks', token: this.csrfToken });

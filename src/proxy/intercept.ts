@@ -117,6 +117,7 @@ class UploadRun {
       upload,
       assemblies: this.options.chunks,
       limits,
+      clientIp: this.ctx.clientIp,
       sanitise: async (file) => {
         this.images = 1;
         this.filename = file.filename;

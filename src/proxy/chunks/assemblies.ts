@@ -15,8 +15,10 @@ import { imageTooLarge } from '../upload-errors.js';
  */
 export interface Assembly {
   readonly id: string;
-  /** Declared size of the whole file, bounded by maxUploadBytes. */
-  readonly total: number;
+  /** Declared size of the whole file, bounded by maxUploadBytes; undefined when the protocol does not say (then maxUploadBytes bounds it). */
+  readonly total: number | undefined;
+  /** Pieces received so far. */
+  readonly pieces: number;
   /** Bytes received so far, in order. */
   readonly size: number;
   /** The first piece's length: the client's chunk size, which the CMS evidently accepts. */
@@ -35,8 +37,11 @@ export interface AssemblyLimits {
 
 interface Entry extends Assembly {
   owner: string;
+  /** The client's own name for the upload (Dropzone's dzuuid...), found again with the owner. */
+  label?: string;
   spool: Spool;
   size: number;
+  pieces: number;
   chunkSize: number;
   touched: number;
   busy: boolean;
@@ -56,16 +61,23 @@ export class ChunkAssemblies {
     return this.entries.size;
   }
 
-  /** A new, empty assembly for a file of `total` bytes. */
-  async start(owner: string, total: number): Promise<Assembly> {
+  /**
+   * A new, empty assembly for a file of `total` bytes (undefined: not known until the last piece).
+   * A `label` (the client's own id for the upload) replaces an earlier assembly of the same owner and label.
+   */
+  async start(owner: string, total: number | undefined, label?: string): Promise<Assembly> {
     await this.sweep();
-    if (!Number.isSafeInteger(total) || total <= 0) throw new VeilError('BAD_REQUEST', 'The upload did not say how large the whole file is, so Veil cannot put it together.');
-    if (total > this.limits.maxUploadBytes) throw imageTooLarge(this.limits.maxUploadBytes);
-    const reserved = [...this.entries.values()].reduce((sum, entry) => sum + entry.total, 0);
-    if (this.entries.size >= this.limits.maxAssemblies || reserved + total > this.limits.maxTotalBytes) {
+    if (total !== undefined && (!Number.isSafeInteger(total) || total <= 0)) throw new VeilError('BAD_REQUEST', 'The upload did not say how large the whole file is, so Veil cannot put it together.');
+    if ((total ?? 0) > this.limits.maxUploadBytes) throw imageTooLarge(this.limits.maxUploadBytes);
+    if (label !== undefined) {
+      const earlier = this.byLabel(owner, label);
+      if (earlier) await this.drop(earlier.id);
+    }
+    const reserved = [...this.entries.values()].reduce((sum, entry) => sum + (entry.total ?? this.limits.maxUploadBytes), 0);
+    if (this.entries.size >= this.limits.maxAssemblies || reserved + (total ?? this.limits.maxUploadBytes) > this.limits.maxTotalBytes) {
       throw new VeilError('QUEUE_UNAVAILABLE', 'Veil is receiving too many large uploads at once. Please try again in a few minutes.');
     }
-    const entry: Entry = { id: newAssemblyId(), owner, total, size: 0, chunkSize: 0, spool: await this.spool(), touched: this.now(), busy: false };
+    const entry: Entry = { id: newAssemblyId(), owner, label, total, size: 0, pieces: 0, chunkSize: 0, spool: await this.spool(), touched: this.now(), busy: false };
     this.entries.set(entry.id, entry);
     this.keepSweeping();
     return entry;
@@ -78,6 +90,17 @@ export class ChunkAssemblies {
     return entry && entry.owner === owner ? entry : undefined;
   }
 
+  /** The assembly the client calls `label`, if it belongs to `owner` and has not expired. */
+  async findByLabel(owner: string, label: string): Promise<Assembly | undefined> {
+    await this.sweep();
+    return this.byLabel(owner, label);
+  }
+
+  private byLabel(owner: string, label: string): Entry | undefined {
+    for (const entry of this.entries.values()) if (entry.owner === owner && entry.label === label) return entry;
+    return undefined;
+  }
+
   /**
    * Adds one piece at `offset`, which must be exactly where the assembly stands; returns true
    * when the file is complete. One piece at a time per assembly.
@@ -86,12 +109,14 @@ export class ChunkAssemblies {
     const entry = this.entry(assembly);
     if (entry.busy) throw new ChunkOffsetError(entry.size, 'Another piece of this file is still arriving. Please send the pieces one after another.');
     if (offset !== entry.size) throw new ChunkOffsetError(entry.size, `This piece starts at byte ${offset}, but Veil has ${entry.size} bytes of the file so far. Please continue from byte ${entry.size}.`);
-    if (bytes.byteLength === 0 && entry.size < entry.total) throw new ChunkOffsetError(entry.size, 'This piece of the file is empty.');
-    if (entry.size + bytes.byteLength > entry.total) throw new VeilError('BAD_REQUEST', 'The pieces of this upload add up to more than the size it announced, so Veil stopped it.');
+    if (bytes.byteLength === 0 && entry.size < (entry.total ?? Infinity)) throw new ChunkOffsetError(entry.size, 'This piece of the file is empty.');
+    if (entry.size + bytes.byteLength > this.limits.maxUploadBytes) throw imageTooLarge(this.limits.maxUploadBytes);
+    if (entry.size + bytes.byteLength > (entry.total ?? Infinity)) throw new VeilError('BAD_REQUEST', 'The pieces of this upload add up to more than the size it announced, so Veil stopped it.');
     entry.busy = true;
     try {
       await entry.spool.append(bytes);
       entry.size += bytes.byteLength;
+      entry.pieces += 1;
       if (entry.chunkSize === 0) entry.chunkSize = bytes.byteLength;
       entry.touched = this.now();
       return entry.size === entry.total;
@@ -104,7 +129,7 @@ export class ChunkAssemblies {
   async take(assembly: Assembly): Promise<Buffer> {
     const entry = this.entry(assembly);
     try {
-      if (entry.size !== entry.total) throw new VeilError('BAD_REQUEST', 'The upload is not complete yet.');
+      if (entry.total !== undefined && entry.size !== entry.total) throw new VeilError('BAD_REQUEST', 'The upload is not complete yet.');
       return await entry.spool.read(0, entry.size);
     } finally {
       await this.drop(entry.id);

@@ -10,13 +10,13 @@ export interface FilePart {
  * A multipart/form-data body: text fields in order, then the file. Names and values come from
  * the client's own request, so quotes and line breaks are escaped as browsers do (WHATWG).
  */
-export function formData(fields: Record<string, string>, file: FilePart): { body: Uint8Array; contentType: string } {
+export function formData(fields: Record<string, string> | Array<[string, string]>, file: FilePart): { body: Uint8Array; contentType: string } {
   const random = new Uint8Array(12);
   crypto.getRandomValues(random);
   const boundary = `----VeilChunk${Array.from(random, (b) => b.toString(16).padStart(2, '0')).join('')}`;
   const encoder = new TextEncoder();
   const pieces: Uint8Array[] = [];
-  for (const [name, value] of Object.entries(fields)) {
+  for (const [name, value] of Array.isArray(fields) ? fields : Object.entries(fields)) {
     pieces.push(encoder.encode(`--${boundary}\r\nContent-Disposition: form-data; name="${escapeName(name)}"\r\n\r\n${value}\r\n`));
   }
   pieces.push(

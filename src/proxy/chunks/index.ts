@@ -5,6 +5,7 @@ import type { ProxyLimits, UploadFile } from '../types.js';
 import type { VeilError } from '../../pipeline/errors.js';
 import type { ChunkAssemblies } from './assemblies.js';
 import { phpParams } from './form-params.js';
+import { answerFormPieces } from './form-pieces.js';
 import { chunkedByHeaders, chunkedByParams, chunkedByQuery, chunkedRefusal, pictureTailRefusal } from './protocols.js';
 import { beginsInsidePicture } from './whole-file.js';
 
@@ -32,6 +33,8 @@ export interface ChunkedFormContext {
   upload: MultipartUpload;
   assemblies?: ChunkAssemblies;
   limits: ProxyLimits;
+  /** The uploader's address: whose pieces these are, where no session cookie says. */
+  clientIp?: string;
   sanitise(file: UploadFile): Promise<SanitiseAllResult>;
   forward(req: Request): Promise<Response>;
   problem(problem: UploadProblem, filename?: string): Response;
@@ -39,7 +42,8 @@ export interface ChunkedFormContext {
 
 /**
  * A multipart request that carries a piece of a file: the adapter's own protocol answers it
- * (MediaWiki), any other chunking protocol is refused. Undefined for an ordinary form.
+ * (MediaWiki), then the upload libraries' numbered pieces (form-pieces.ts); anything else that
+ * says it is a piece is refused. Undefined for an ordinary form.
  */
 export async function answerChunkedForm(context: ChunkedFormContext): Promise<Response | undefined> {
   const params = await phpParams(context.url, context.upload);
@@ -48,6 +52,8 @@ export async function answerChunkedForm(context: ChunkedFormContext): Promise<Re
     const answer = await context.match.chunked({ ...context, params, refuse });
     if (answer) return answer;
   }
+  const pieces = await answerFormPieces(context, params, refuse);
+  if (pieces) return pieces;
   const other = chunkedByParams(params);
   if (other) return refuse(chunkedRefusal(other));
   return (await startsInsidePicture(context.upload)) ? refuse(pictureTailRefusal()) : undefined;

@@ -2,12 +2,13 @@ import { VeilError } from '../../pipeline/errors.js';
 import { intParam, phpName } from './form-params.js';
 
 /**
- * Upload libraries that send a file in pieces, told apart by the fields or headers they add.
- * A CMS's own protocol that Veil can put together is its adapter's (MediaWiki's stash chunks);
- * for these Veil cannot give the site's server a correct result (it keeps its own record of the
- * pieces, which a sanitised file of another size would not match), so a file in more than one
- * piece is refused, and the message says what to change. A file sent whole with these fields
- * (one piece of one) is an ordinary upload.
+ * Upload protocols that send a file in pieces, told apart by the fields or headers they add.
+ * Those Veil puts together are elsewhere: a CMS's own (MediaWiki's stash chunks, its adapter) and
+ * numbered multipart pieces (form-pieces.ts). What is recognised here is refused: pieces
+ * announced by headers (tus, a partial Content-Range, Nextcloud), whose servers keep their own
+ * record of sizes and offsets that a sanitised file of another size would not match; raw pieces
+ * with their fields in the query string; and form pieces form-pieces.ts could not follow. The
+ * message says what to change. A file sent whole (one piece of one) is an ordinary upload.
  */
 export interface ChunkedUpload {
   protocol: string;

@@ -10,7 +10,7 @@ import type { CmsAdapter, ProblemDetails, UploadProblem } from './types.js';
  *   mediawiki-stash.ts); the client's final `action=upload&filekey=...` carries no file and
  *   passes on. Parameters may be in the query string or the form, as PHP merges them.
  * - index.php Special:Upload (`wpUploadFile`), also as /wiki/Special:Upload with short URLs and
- *   under any local name of the page, since every multipart POST to index.php is claimed.
+ *   under the page's local names (any `title` with a namespace).
  * Other api.php bodies (JSON, form-encoded edits) are left to the generic text adapter.
  */
 
@@ -34,7 +34,10 @@ export const mediawikiAdapter: CmsAdapter = {
 function mediawikiDoor(url: URL): Door | undefined {
   const path = decodedPath(url);
   if (path.endsWith('/api.php')) return 'api';
-  if (path.endsWith('/index.php') || /\/index\.php\/Special:Upload$/i.test(path) || /\/Special:Upload$/i.test(path)) return 'special-upload';
+  // A special page's title has a namespace (`Special:Upload`, `Spezial:Hochladen`): other PHP
+  // applications' index.php forms (Joomla 3, Drupal) do not send one, and keep the generic answer.
+  if (path.endsWith('/index.php') && (url.searchParams.get('title') ?? '').includes(':')) return 'special-upload';
+  if (/\/index\.php\/[^/]+:[^/]+$/.test(path) || /\/Special:Upload$/i.test(path)) return 'special-upload';
   return undefined;
 }
 

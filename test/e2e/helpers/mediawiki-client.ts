@@ -65,10 +65,11 @@ export class MediaWikiClient {
   /** Special:Upload's form, as a browser posts it; MediaWiki answers a success with a redirect to the file page. */
   async specialUpload(filename: string, bytes: Uint8Array): Promise<{ status: number; location: string | null; html: string }> {
     const form = new FormData();
-    const fields = { title: 'Special:Upload', wpSourceType: 'file', wpDestFile: filename, wpUploadDescription: 'Veil e2e (form)', wpIgnoreWarning: '1', wpEditToken: this.csrfToken, wpUpload: 'Upload file' };
+    // The form's own action (Special:Upload's <form action>), with the title in the query string.
+    const fields = { wpSourceType: 'file', wpDestFile: filename, wpUploadDescription: 'Veil e2e (form)', wpIgnoreWarning: '1', wpEditToken: this.csrfToken, wpUpload: 'Upload file' };
     for (const [key, value] of Object.entries(fields)) form.append(key, value);
     form.append('wpUploadFile', new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }), filename);
-    const res = await fetch(`${this.base}/index.php`, { method: 'POST', body: form, headers: this.cookieHeader(), redirect: 'manual' });
+    const res = await fetch(`${this.base}/index.php?title=Special:Upload`, { method: 'POST', body: form, headers: this.cookieHeader(), redirect: 'manual' });
     return { status: res.status, location: res.headers.get('location'), html: await res.text() };
   }
 

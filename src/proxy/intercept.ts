@@ -1,4 +1,5 @@
 import { VeilError, isVeilError, toVeilError } from '../pipeline/errors.js';
+import { answerChunkedForm, refuseChunkedRequest, type ChunkAssemblies } from './chunks/index.js';
 import { readBounded } from './inspect/read-bounded.js';
 import type { ProblemDetails, UploadMatch, UploadProblem } from './cms/types.js';
 import { looksLikeImage } from './inspect/looks-like-image.js';
@@ -25,6 +26,8 @@ export interface InterceptOptions {
   /** Where multipart bodies are kept while parsed: disk on Node, memory at the edge. */
   spool: SpoolFactory;
   onUpload?: (event: UploadEvent) => void;
+  /** Files arriving in pieces, kept between requests (src/proxy/chunks/). */
+  chunks?: ChunkAssemblies;
 }
 
 /** Room for the JSON (or other text) around base64 files in an `embedded` body. */
@@ -43,6 +46,8 @@ export async function interceptUpload(req: Request, url: URL, match: UploadMatch
   try {
     const encoding = req.headers.get('content-encoding');
     if (encoding && encoding.trim().toLowerCase() !== 'identity') throw compressedBody(encoding);
+    const chunked = refuseChunkedRequest(req, url, match);
+    if (chunked) throw chunked;
     return await run.decide();
   } catch (err) {
     // A body that stopped arriving because the client left is a cancellation, not Veil's fault.
@@ -105,6 +110,8 @@ class UploadRun {
     });
     let handedOver = false;
     try {
+      const chunk = await this.chunked(upload);
+      if (chunk) return chunk;
       // Text fields and other parts may carry pictures too (a pasted image in a node's body field,
       // a cropper's base64 field, a PDF): each is looked at as a body of its own would be.
       const inner = await this.picturesInOtherParts(upload);
@@ -164,6 +171,29 @@ class UploadRun {
       if (pass.images.length > 0) found.push({ part, pass });
     }
     return found;
+  }
+
+  /** A piece of a file (src/proxy/chunks/): answered there, or undefined for an ordinary form. */
+  private chunked(upload: Awaited<ReturnType<typeof readMultipartForm>>): Promise<Response | undefined> {
+    const { limits, sanitise } = this.options;
+    return answerChunkedForm({
+      req: this.req,
+      url: this.url,
+      match: this.match,
+      upload,
+      assemblies: this.options.chunks,
+      limits,
+      clientIp: this.ctx.clientIp,
+      sanitise: async (file) => {
+        this.images = 1;
+        this.filename = file.filename;
+        const result = await sanitiseAll([file], this.ctx, sanitise, limits.uploadTimeoutMs, this.req.signal);
+        if (result.ok) this.emit('sanitised', result.outcomes.map((o) => o.uploadId), {});
+        return result;
+      },
+      forward: this.options.forward,
+      problem: (problem, filename) => this.answerProblem(problem, problem.uploadId ? [{ uploadId: problem.uploadId }] : [], filename ?? this.filename),
+    });
   }
 
   /** The body is one picture: sanitised, and sent on as the body of the same request. */

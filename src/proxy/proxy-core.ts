@@ -1,6 +1,8 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { ghostAdapter } from './cms/ghost.js';
 import { joomlaAdapter } from './cms/joomla.js';
+import { mediawikiAdapter } from './cms/mediawiki.js';
+import { ChunkAssemblies, DEFAULT_ASSEMBLY_IDLE_MS } from './chunks/index.js';
 import { multipartAdapter } from './cms/multipart.js';
 import { multipartOtherAdapter } from './cms/multipart-other.js';
 import { rawBodyAdapter } from './cms/raw-body.js';
@@ -42,7 +44,7 @@ export const DEFAULT_LIMITS: ProxyLimits = {
   uploadTimeoutMs: 120_000,
 };
 
-export const DEFAULT_ADAPTERS: readonly CmsAdapter[] = [wordpressAdapter, ghostAdapter, joomlaAdapter];
+export const DEFAULT_ADAPTERS: readonly CmsAdapter[] = [wordpressAdapter, ghostAdapter, joomlaAdapter, mediawikiAdapter];
 
 /** What @hono/node-server puts in `c.env`, described by shape so this module needs no node:http. */
 interface NodeIncoming {
@@ -60,6 +62,12 @@ export function createProxyCore(options: ProxyCoreOptions): MiddlewareHandler {
   const limits: ProxyLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const adapters = withGenericAdapters(options.adapters ?? DEFAULT_ADAPTERS);
   const reserved = options.reservedPrefix ?? '/_veil/';
+  const chunks = new ChunkAssemblies(options.spool, {
+    maxUploadBytes: limits.maxUploadBytes,
+    maxTotalBytes: Math.max(limits.maxBodyBytes, limits.maxUploadBytes),
+    maxAssemblies: 100,
+    idleMs: DEFAULT_ASSEMBLY_IDLE_MS,
+  });
 
   return async (c, next) => {
     const req = c.req.raw;
@@ -86,7 +94,7 @@ export function createProxyCore(options: ProxyCoreOptions): MiddlewareHandler {
         clientIp: clientAddress(peer, req.headers, options.trustProxy),
         user: match.user,
       };
-      res = await interceptUpload(req, url, match, ctx, { sanitise: options.sanitise, forward, limits, spool: options.spool, onUpload: options.onUpload });
+      res = await interceptUpload(req, url, match, ctx, { sanitise: options.sanitise, forward, limits, spool: options.spool, onUpload: options.onUpload, chunks });
     }
     keepStatusText(node?.outgoing, res);
     return res;

@@ -1,4 +1,5 @@
 import type { VeilError } from '../../pipeline/errors.js';
+import type { ChunkProtocol } from '../chunks/types.js';
 
 /** Why an upload is not forwarded: held for a person to review, or refused. */
 export type UploadProblem =
@@ -31,6 +32,8 @@ export interface UploadMatch {
   inspect?: (body: Uint8Array) => VeilError | undefined;
   /** For `embedded` bodies: the files inside; throws a VeilError for a body it cannot read. */
   embedded?: (body: Uint8Array) => EmbeddedFiles;
+  /** For `multipart` bodies: the CMS's own protocol for files sent in pieces (src/proxy/chunks/). */
+  chunked?: ChunkProtocol;
   /** Who the request says is uploading (a cookie or Basic auth user): a hint for the audit trail only. */
   user?: string;
   /** The answer the CMS's own uploader shows when an upload fails: same shape, Veil's message. */

@@ -59,12 +59,12 @@ describe('chunk assemblies', () => {
 
 describe('judging a whole file', () => {
   const jpegHead = [0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10];
-  it('a picture is a picture; a file with a JPEG or PNG inside, or starting inside one, is refused', () => {
-    expect(judgeWholeFile(Uint8Array.from([...jpegHead, 1, 2, 3])).kind).toBe('picture');
-    expect(judgeWholeFile(Uint8Array.from([0x25, 0x50, 0x44, 0x46, 0, 0, ...jpegHead, 9])).kind).toBe('refused');
-    expect(judgeWholeFile(Uint8Array.from([0, 0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0])).kind).toBe('refused');
-    expect(judgeWholeFile(Uint8Array.from([0xff, 0xdb, 0x00, 0x43, 0, 0])).kind).toBe('refused');
-    expect(judgeWholeFile(new TextEncoder().encode('%PDF-1.7 plain text only')).kind).toBe('other');
+  it('a picture is a picture; a file with a JPEG or PNG inside, or starting inside one, is refused', async () => {
+    expect((await judgeWholeFile(Uint8Array.from([...jpegHead, 1, 2, 3]))).kind).toBe('picture');
+    expect((await judgeWholeFile(Uint8Array.from([0x25, 0x50, 0x44, 0x46, 0, 0, ...jpegHead, 9]))).kind).toBe('refused');
+    expect((await judgeWholeFile(Uint8Array.from([0, 0, 0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]))).kind).toBe('refused');
+    expect((await judgeWholeFile(Uint8Array.from([0xff, 0xdb, 0x00, 0x43, 0, 0]))).kind).toBe('refused');
+    expect((await judgeWholeFile(new TextEncoder().encode('%PDF-1.7 plain text only'))).kind).toBe('other');
   });
 
   it('the start of a JPEG segment counts as inside a picture; MP3 and AAC frame starts do not', () => {

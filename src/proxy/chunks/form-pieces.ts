@@ -126,7 +126,7 @@ async function addPiece(
 
   const whole = await assemblies.take(assembly);
   if (declared !== undefined && declared !== whole.byteLength) throw new VeilError('BAD_REQUEST', `The pieces of this ${p.protocol} upload do not add up to the size it announced, so it was not uploaded.`);
-  const judged = judgeWholeFile(whole);
+  const judged = await judgeWholeFile(whole);
   if (judged.kind === 'refused') throw judged.error;
   let out = { bytes: whole as Uint8Array, filename: file.filename ?? 'file', contentType: file.mimeType || 'application/octet-stream' };
   if (judged.kind === 'picture') {

@@ -73,7 +73,7 @@ async function stashChunk(request: ChunkRequest, answers: MediaWikiAnswers, byte
 
   const chunkSize = assembly.chunkSize;
   const whole = await assemblies.take(assembly);
-  const judged = judgeWholeFile(whole);
+  const judged = await judgeWholeFile(whole);
   if (judged.kind === 'refused') return request.refuse(judged.error);
   if (judged.kind === 'other') {
     return stashInChunks(request, answers, { bytes: whole, filename: params.filename ?? 'file', contentType: 'application/octet-stream' }, chunkSize);

@@ -1,21 +1,30 @@
-import { VeilError } from '../../pipeline/errors.js';
-import { imageKind } from '../inspect/looks-like-image.js';
+import { toVeilError, type VeilError } from '../../pipeline/errors.js';
+import { bodyNature, NATURE_BYTES } from '../inspect/body-nature.js';
+import { containerRefusal, scanContainer } from '../inspect/containers.js';
+import { endsLikeJpegTail } from '../inspect/picture-signatures.js';
+import { hiddenPicture, textPass } from '../inspect/text-pass.js';
 
 /**
- * Once a file is put together: a picture is sanitised; anything else may go on as it came only
- * when no picture can be hiding in it. A JPEG or PNG start anywhere inside (a document with
- * photos, padding before a JPEG), or a first byte inside a JPEG (a segment marker without the
- * SOI, as the tail of a split file begins), refuses the file instead.
+ * Once a file is put together it gets the same one decision as a body sent whole
+ * (src/proxy/inspect/): a picture is sanitised; a document, archive or video is looked inside;
+ * anything else may go on as it came only when no picture can be hiding in it.
  */
 export type WholeFile = { kind: 'picture' } | { kind: 'other' } | { kind: 'refused'; error: VeilError };
 
-export function judgeWholeFile(bytes: Uint8Array): WholeFile {
-  if (imageKind(bytes.subarray(0, 4096)) !== undefined) return { kind: 'picture' };
-  if (beginsInsidePicture(bytes) || holdsPictureStart(bytes)) {
-    return {
-      kind: 'refused',
-      error: new VeilError('UNSUPPORTED_FORMAT', 'This file has a picture inside it that Veil cannot check, so it was not uploaded. Please upload the picture on its own.'),
-    };
+export async function judgeWholeFile(bytes: Uint8Array): Promise<WholeFile> {
+  const nature = bodyNature(bytes.subarray(0, NATURE_BYTES), bytes.length <= NATURE_BYTES);
+  if (nature.kind === 'picture') return { kind: 'picture' };
+  try {
+    if (nature.kind === 'hidden-picture') throw hiddenPicture();
+    if (nature.kind === 'container') {
+      const finding = await scanContainer(nature.format, { size: bytes.length, read: async (start, end) => bytes.subarray(start, end) }, { maxInMemoryBytes: bytes.length });
+      if (finding) throw containerRefusal(nature.format, finding);
+    } else if (textPass(bytes).images.length > 0 || endsLikeJpegTail(bytes)) {
+      // A file that arrived in pieces is not rewritten in place: its pictures go no further.
+      throw hiddenPicture();
+    }
+  } catch (err) {
+    return { kind: 'refused', error: toVeilError(err) };
   }
   return { kind: 'other' };
 }
@@ -30,21 +39,4 @@ export function beginsInsidePicture(bytes: Uint8Array): boolean {
   const segment = (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc8) || marker === 0xda || marker === 0xdb || marker === 0xdd || (marker >= 0xe0 && marker <= 0xef) || marker === 0xfe;
   // A segment's two-byte length counts itself: at least 2.
   return segment && ((bytes[2]! << 8) | bytes[3]!) >= 2;
-}
-
-const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-function holdsPictureStart(bytes: Uint8Array): boolean {
-  for (let at = bytes.indexOf(0xff); at !== -1 && at + 3 < bytes.length; at = bytes.indexOf(0xff, at + 1)) {
-    // SOI then a real first segment (APPn, DQT, SOF, DHT, COM): random data seldom looks like this.
-    if (bytes[at + 1] === 0xd8 && bytes[at + 2] === 0xff && isFirstSegment(bytes[at + 3]!)) return true;
-  }
-  for (let at = bytes.indexOf(0x89); at !== -1 && at + PNG.length <= bytes.length; at = bytes.indexOf(0x89, at + 1)) {
-    if (PNG.every((b, i) => bytes[at + i] === b)) return true;
-  }
-  return false;
-}
-
-function isFirstSegment(marker: number): boolean {
-  return (marker >= 0xe0 && marker <= 0xef) || marker === 0xdb || marker === 0xc4 || marker === 0xfe || (marker >= 0xc0 && marker <= 0xc2);
 }

@@ -91,10 +91,16 @@ class UploadRun {
       if (!result.ok) return this.answerProblem(result.problem, result.outcomes, fileOf(upload.images, result.outcomes, result.problem));
       const replacements = new Map<FormPart, PartReplacement>();
       upload.images.forEach((part, i) => replacements.set(part, result.outcomes[i]!));
-      const rebuilt = rebuildMultipart(upload, replacements);
+      const renamed = this.match.renamed?.(result.outcomes, this.url) ?? {};
+      const fieldValues = new Map<FormPart, string>();
+      for (const part of upload.parts) {
+        const value = !part.isFile ? renamed.fields?.[part.name] : undefined;
+        if (value !== undefined) fieldValues.set(part, value);
+      }
+      const rebuilt = rebuildMultipart(upload, replacements, fieldValues);
       handedOver = true;
-      const headers = replaceBodyHeaders(this.req.headers, { 'content-type': rebuilt.contentType, 'content-length': String(rebuilt.contentLength) });
-      return await this.forwardSanitised(headers, rebuilt.body, result.outcomes);
+      const headers = replaceBodyHeaders(this.req.headers, { ...renamed.headers, 'content-type': rebuilt.contentType, 'content-length': String(rebuilt.contentLength) });
+      return await this.forwardSanitised(headers, rebuilt.body, result.outcomes, renamed.url);
     } finally {
       if (!handedOver) await upload.spool.close();
     }
@@ -111,12 +117,14 @@ class UploadRun {
     const result = await sanitiseAll([file], this.ctx, this.options.sanitise, limits.uploadTimeoutMs, this.req.signal);
     if (!result.ok) return this.answerProblem(result.problem, result.outcomes, this.filename);
     const sanitised = result.outcomes[0]!;
+    const renamed = this.match.renamed?.(result.outcomes, this.url) ?? {};
     const headers = replaceBodyHeaders(this.req.headers, {
+      ...renamed.headers,
       'content-type': sanitised.contentType.replace(/[\r\n]/g, ''),
       'content-length': String(sanitised.bytes.byteLength),
       'content-disposition': attachmentDisposition(sanitised.filename),
     });
-    return this.forwardSanitised(headers, sanitised.bytes, [sanitised]);
+    return this.forwardSanitised(headers, sanitised.bytes, [sanitised], renamed.url);
   }
 
   async inspected(): Promise<Response> {
@@ -147,8 +155,8 @@ class UploadRun {
   }
 
   /** Sends the rebuilt request on, and records the upload as sanitised with the CMS's status. */
-  private async forwardSanitised(headers: Headers, body: Uint8Array | ReadableStream<Uint8Array>, outcomes: { uploadId: string }[]): Promise<Response> {
-    const res = await this.options.forward(this.withBody(headers, body));
+  private async forwardSanitised(headers: Headers, body: Uint8Array | ReadableStream<Uint8Array>, outcomes: { uploadId: string }[], url?: URL): Promise<Response> {
+    const res = await this.options.forward(this.withBody(headers, body, url));
     this.emit('sanitised', outcomes.map((o) => o.uploadId), { upstreamStatus: res.status });
     return res;
   }
@@ -164,8 +172,9 @@ class UploadRun {
     return this.match.respond(problem, details);
   }
 
-  private withBody(headers: Headers, body: ReadableStream<Uint8Array> | Uint8Array): Request {
-    return new Request(this.req.url, { method: this.req.method, headers, body, duplex: 'half', signal: this.req.signal } as RequestInit);
+  /** The request to forward; with `url` (a renamed file in the query) the CMS sees that URL instead. */
+  private withBody(headers: Headers, body: ReadableStream<Uint8Array> | Uint8Array, url?: URL): Request {
+    return new Request(url?.href ?? this.req.url, { method: this.req.method, headers, body, duplex: 'half', signal: this.req.signal } as RequestInit);
   }
 
   private emit(result: UploadEvent['result'], uploadIds: string[], extra: Pick<UploadEvent, 'error' | 'upstreamStatus'>): void {

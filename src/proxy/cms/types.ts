@@ -34,6 +34,18 @@ export interface UploadMatch {
   user?: string;
   /** The answer the CMS's own uploader shows when an upload fails: same shape, Veil's message. */
   respond(problem: UploadProblem, details: ProblemDetails): Response;
+  /**
+   * For CMSes that repeat the file's name outside the file (DokuWiki's `?qqfile=` and `mediaid`
+   * field): what the rebuilt request carries instead, given the sanitised files' names. `fields`
+   * replace the values of text fields of a multipart form; `headers` replace request headers.
+   */
+  renamed?: (sanitised: readonly { filename: string }[], url: URL) => RenamedRequest;
+}
+
+export interface RenamedRequest {
+  url?: URL;
+  fields?: Readonly<Record<string, string>>;
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Pictures carried inside a body as text, and how to put sanitised ones in their place. */

@@ -17,16 +17,21 @@ export interface RebuiltBody {
 /**
  * The form again, in the same order, with a fresh boundary: every other part copied byte for byte
  * from the spool (its own headers included), each replaced part given new headers naming the
- * sanitised file. Streams from the spool, and takes ownership of it.
+ * sanitised file, and each text field in `fieldValues` given its new value. Streams from the spool,
+ * and takes ownership of it.
  */
-export function rebuildMultipart(upload: MultipartUpload, replacements: ReadonlyMap<FormPart, PartReplacement>): RebuiltBody {
+export function rebuildMultipart(upload: MultipartUpload, replacements: ReadonlyMap<FormPart, PartReplacement>, fieldValues: ReadonlyMap<FormPart, string> = new Map()): RebuiltBody {
   const boundary = `----VeilFormBoundary${randomHex(16)}`;
   const segments: SpoolSegment[] = [];
   for (const part of upload.parts) {
     segments.push(Buffer.from(`--${boundary}\r\n`, 'latin1'));
     const replacement = replacements.get(part);
+    const value = fieldValues.get(part);
     if (replacement) {
       segments.push(partHeaders(part.name, replacement), replacement.bytes);
+    } else if (value !== undefined) {
+      // A text field that repeated the file's name: its own headers, the new value.
+      segments.push({ start: part.headerStart, end: part.dataStart }, Buffer.from(value, 'utf8'));
     } else {
       segments.push({ start: part.headerStart, end: part.dataStart }, { start: part.dataStart, end: part.dataEnd });
     }

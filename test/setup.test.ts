@@ -171,6 +171,10 @@ describe('veil start after veil setup', () => {
     const metrics = await browser.get('/_veil/metrics');
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/^# HELP /m);
+    // Bull Board offers a way back to the review queue.
+    const board = await browser.get('/_veil/queues');
+    expect(board.status).toBe(200);
+    expect(await board.text()).toMatch(/Back to the review queue[^]*\/_veil\/review|\/_veil\/review[^]*Back to the review queue/);
     // And the generated token works for scripts.
     const token = settingsOf(dir).VEIL_ADMIN_TOKEN!;
     expect((await fetch(`${url}/_veil/api/review`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);

@@ -7,6 +7,7 @@ import { DEMO_PHOTO } from '../helpers/fixtures.js';
 import { formBody, send, type Received } from '../helpers/http.js';
 import { deleteRedisPrefix } from '../helpers/redis-server.js';
 import { startTestVeil, type TestVeil } from '../helpers/veil-stack.js';
+import { chromiumMissing, launchChromium } from '../helpers/browser.js';
 import { dokuwikiMissing, startDokuWiki, type DokuWiki } from './helpers/dokuwiki.js';
 
 /**
@@ -141,5 +142,24 @@ describe.skipIf(missing !== undefined)('Debian DokuWiki behind Veil', () => {
     expect(html).toMatch(/held|review/i);
     expect(html).toMatch(/href="\/doku\.php\?do=media&(?:amp;|#38;)ns=class6"/);
     expect(wiki.mediaFiles()).toEqual(before);
+  });
+
+  it.skipIf(chromiumMissing() !== null)("in Chromium, DokuWiki's media manager shows Veil's message for a held photo, not just \"Failed\"", async () => {
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${holding.port}/doku.php?do=media&ns=class6&tab_files=upload`);
+      await page.setInputFiles('.qq-upload-button input[type=file]', { name: PUPIL_FILENAME, mimeType: 'image/jpeg', buffer: photo });
+      await page.click('#mediamanager__upload_button');
+      const failed = page.locator('.qq-upload-fail .qq-upload-failed-text');
+      await failed.waitFor({ timeout: 60_000 });
+      await page.waitForFunction(() => /Reference/.test(document.querySelector('.qq-upload-fail .qq-upload-failed-text')?.textContent ?? ''), null, { timeout: 60_000 });
+      const shown = (await failed.textContent()) ?? '';
+      expect(shown).toMatch(/review/i);
+      expect(shown).not.toBe('Failed');
+      await page.screenshot({ path: join(process.env.SCREENSHOT_DIR ?? '/tmp', 'veil-dokuwiki-held.png') });
+    } finally {
+      await browser.close();
+    }
   });
 });

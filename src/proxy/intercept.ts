@@ -112,7 +112,7 @@ class UploadRun {
     if (sniffed.kind === 'not-image') return this.options.forward(this.withBody(this.req.headers, sniffed.body));
 
     this.images = 1;
-    this.filename = dispositionFilename(this.req.headers.get('content-disposition'));
+    this.filename = dispositionFilename(this.req.headers.get('content-disposition')) ?? this.match.filename;
     const file: UploadFile = { bytes: sniffed.bytes, filename: this.filename, declaredType: this.req.headers.get('content-type') ?? undefined };
     const result = await sanitiseAll([file], this.ctx, this.options.sanitise, limits.uploadTimeoutMs, this.req.signal);
     if (!result.ok) return this.answerProblem(result.problem, result.outcomes, this.filename);

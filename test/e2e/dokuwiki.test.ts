@@ -111,6 +111,22 @@ describe.skipIf(missing !== undefined)('Debian DokuWiki behind Veil', () => {
     expect(Object.keys(tags).some((t) => /GPS/i.test(t))).toBe(false);
   });
 
+  it('with KEEP_FILENAMES the uploader keeps a cleaned-up name, still without metadata', async () => {
+    const keeping = await startTestVeil({ UPSTREAM_URL: wiki.url, KEEP_FILENAMES: 'true' }, 'all', veilExtensions);
+    try {
+      const before = wiki.mediaFiles();
+      const answer = await uploaderXhr(keeping.port, 'Sports Day.JPG', 'kept');
+      expect(json(answer).success).toBe(true);
+      const added = wiki.mediaFiles().filter((f) => !before.includes(f));
+      expect(added).toHaveLength(1);
+      expect(added[0]).toMatch(/^kept\/sports[-_]day\.jpg$/i);
+      expect(nonStructuralTags(await readAllTags(join(wiki.mediaDir, added[0]!)))).toEqual([]);
+    } finally {
+      await keeping.close();
+      await deleteRedisPrefix(keeping.config.redis.url, keeping.config.redis.prefix).catch(() => 0);
+    }
+  });
+
   it("the upload form: stored under Veil's name (the mediaid field is replaced too)", async () => {
     const before = wiki.mediaFiles();
     const answer = await uploadForm(veil.port, PUPIL_FILENAME);

@@ -27,8 +27,10 @@ export const dokuwikiAdapter: CmsAdapter = {
   match(req, url) {
     const door = dokuwikiDoor(req, url);
     if (!door) return undefined;
+    const named = door === 'uploader-xhr' ? lastParam(url, 'qqfile') : undefined;
     return {
       body: door === 'uploader-xhr' ? 'raw' : 'multipart',
+      ...(named ? { filename: named.slice(Math.max(named.lastIndexOf(':'), named.lastIndexOf('/'), named.lastIndexOf(';')) + 1) } : {}),
       respond: door === 'media-form' ? mediaFormAnswer : uploaderAnswer,
       renamed: (sanitised, requestUrl) => renamed(door, sanitised[0]?.filename, requestUrl),
     };

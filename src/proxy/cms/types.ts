@@ -30,6 +30,8 @@ export interface UploadMatch {
   inspect?: (body: Uint8Array) => VeilError | undefined;
   /** For `embedded` bodies: the files inside; throws a VeilError for a body it cannot read. */
   embedded?: (body: Uint8Array) => EmbeddedFiles;
+  /** The file's name where a raw body's headers do not say it (DokuWiki's `?qqfile=`): Veil's private report, KEEP_FILENAMES. */
+  filename?: string;
   /** Who the request says is uploading (a cookie or Basic auth user): a hint for the audit trail only. */
   user?: string;
   /** The answer the CMS's own uploader shows when an upload fails: same shape, Veil's message. */

@@ -60,7 +60,9 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.get('/_veil/metrics', async (c) => {
-    if (!metricsAllowed(c.req.raw, c.env, config.admin.token) && !deps.isSignedInAdmin?.(c)) {
+    // As in the admin API, a wrong bearer token is not rescued by a session cookie.
+    const signedIn = c.req.header('authorization') === undefined && Boolean(deps.isSignedInAdmin?.(c));
+    if (!signedIn && !metricsAllowed(c.req.raw, c.env, config.admin.token)) {
       return c.text('Metrics need an admin signed in at /_veil/login, or Authorization: Bearer $VEIL_ADMIN_TOKEN (or a request from this machine when no token is set).', 401);
     }
     if (deps.queueCounts) {

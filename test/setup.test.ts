@@ -171,6 +171,7 @@ describe('veil start after veil setup', () => {
     const metrics = await browser.get('/_veil/metrics');
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/^# HELP /m);
+    expect((await browser.get('/_veil/metrics', { authorization: 'Bearer not-the-token-0123456789' })).status).toBe(401);
     // Bull Board offers a way back to the review queue.
     const board = await browser.get('/_veil/queues');
     expect(board.status).toBe(200);

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import type { Config } from './config.js';
 import { createDemoRoutes } from './demo/routes.js';
 import type { DemoSite } from './demo/site.js';
@@ -32,6 +32,8 @@ export interface AppDeps {
   admin?: Hono<any>;
   /** Extra routes under /_veil (e.g. the edge's ingest endpoint). */
   veilRoutes?: Hono[];
+  /** True when the request carries a signed-in admin's session (the review system's sign-in). */
+  isSignedInAdmin?: (c: Context) => boolean;
 }
 
 /**
@@ -58,8 +60,10 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.get('/_veil/metrics', async (c) => {
-    if (!metricsAllowed(c.req.raw, c.env, config.admin.token)) {
-      return c.text('Metrics need Authorization: Bearer $VEIL_ADMIN_TOKEN (or a request from this machine when no token is set).', 401);
+    // As in the admin API, a wrong bearer token is not rescued by a session cookie.
+    const signedIn = c.req.header('authorization') === undefined && Boolean(deps.isSignedInAdmin?.(c));
+    if (!signedIn && !metricsAllowed(c.req.raw, c.env, config.admin.token)) {
+      return c.text('Metrics need an admin signed in at /_veil/login, or Authorization: Bearer $VEIL_ADMIN_TOKEN (or a request from this machine when no token is set).', 401);
     }
     if (deps.queueCounts) {
       const counts = await deps.queueCounts().catch(() => ({}) as Record<string, number>);

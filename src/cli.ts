@@ -36,6 +36,13 @@ const COMMANDS: Record<string, Command> = {
       return { run: m.detectCommand, usage: m.DETECT_USAGE };
     },
   },
+  setup: {
+    summary: 'first-time configuration: the first admin user, session key and API token',
+    load: async () => {
+      const m = await import('./commands/setup.js');
+      return { run: m.setupCommand, usage: m.SETUP_USAGE };
+    },
+  },
   'hash-password': {
     summary: 'make a password hash for VEIL_ADMIN_USERS',
     load: async () => {

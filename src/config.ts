@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { FacePolicy, RedactionMode } from './pipeline/types.js';
 import type { S3Encryption } from './storage/s3.js';
+import { mergeSetupValues, readSetupFile, setupFilePath, SetupFileError } from './setup-file.js';
 
 /*
  * Every setting Veil reads is one row of SETTINGS below: name, default, parser, description. The
@@ -139,6 +140,24 @@ export function loadConfig(
   problems.push(...crossCheck(env, isSet));
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze(assemble(values as Values, cwd));
+}
+
+/**
+ * The environment `veil start` works from: the variables, plus the admin user and secrets that
+ * `veil setup` wrote to DATA_DIR/settings.env where a variable does not already set them.
+ */
+export function withSetupFile(
+  env: Record<string, string | undefined> = process.env,
+  options: { cwd?: string } = {},
+): { env: Record<string, string | undefined>; file: string; found: boolean } {
+  const file = setupFilePath(env, options.cwd ?? process.cwd(), SETTINGS.DATA_DIR.default);
+  try {
+    const values = readSetupFile(file);
+    return { env: mergeSetupValues(env, values), file, found: values !== null };
+  } catch (err) {
+    if (err instanceof SetupFileError) throw new ConfigError([err.message]);
+    throw new ConfigError([`${file} could not be read: ${(err as Error).message}`]);
+  }
 }
 
 function crossCheck(env: Record<string, string | undefined>, isSet: (name: SettingName) => boolean): string[] {

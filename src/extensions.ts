@@ -77,6 +77,7 @@ export const veilExtensions: ExtensionFactory = async ({ config, role, store, qu
     },
     priorDecision: (sha256) => review.findApprovedBySha256(sha256),
     admin: review.routes,
+    isSignedInAdmin: (c) => review.auth.principal(c, { allowToken: false })?.role === 'admin',
     veilRoutes: ingestRoute ? [ingestRoute] : [],
     async close() {
       review.close();

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Hono } from 'hono';
-import { createApp, type HealthCheck } from './app.js';
+import { createApp, type AppDeps, type HealthCheck } from './app.js';
 import type { Config } from './config.js';
 import { DemoSite } from './demo/site.js';
 import { createIngest } from './ingest/ingest.js';
@@ -42,6 +42,8 @@ export interface ServerExtensions {
   admin?: Hono<any>;
   /** More routes under /_veil (the edge's ingest endpoint). */
   veilRoutes?: Hono[];
+  /** Lets a signed-in admin read /_veil/metrics. */
+  isSignedInAdmin?: AppDeps['isSignedInAdmin'];
   close?: () => Promise<void>;
 }
 
@@ -147,6 +149,7 @@ export async function startVeil(config: Config, role: Role, makeExtensions?: Ext
       ...(demo ? { demo } : {}),
       ...(extensions.admin ? { admin: extensions.admin } : {}),
       veilRoutes: extensions.veilRoutes ?? [],
+      ...(extensions.isSignedInAdmin ? { isSignedInAdmin: extensions.isSignedInAdmin } : {}),
     });
     server = await listen(app, config.port, config.host);
     const port = (server.address() as AddressInfo).port;

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { VeilError } from '../src/pipeline/errors.js';
 import type { SanitiseUpload, UploadContext, UploadEvent, UploadFile } from '../src/proxy/types.js';
 import { closeExiftool, readAllTags } from './helpers/exiftool.js';
@@ -54,7 +54,9 @@ beforeAll(async () => {
     upstream: stub.url,
     sanitise,
     spoolDir,
-    limits: { maxUploadBytes: 5 * 1024 * 1024, maxBodyBytes: 20 * 1024 * 1024, uploadTimeoutMs: 400 },
+    // Veil's own default: these tests are about what is forwarded, not about time. The one test of
+    // the timeout runs its own proxy with a sanitiser that never answers.
+    limits: { maxUploadBytes: 5 * 1024 * 1024, maxBodyBytes: 20 * 1024 * 1024, uploadTimeoutMs: 60_000 },
     onUpload: (event) => events.push(event),
   });
 });
@@ -258,8 +260,8 @@ describe('when the CMS is down', () => {
       const res = await send(orphan.port, multipart('/upload', [{ name: 'photo', filename: 'p.jpg', contentType: 'image/jpeg', data: PHOTO }, { name: 'notes', filename: 'n.txt', data: 'x'.repeat(100_000) }]));
       expect(res.status).toBe(502);
       expect(calls).toHaveLength(1);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(openSpoolFiles()).toEqual([]);
+      // The spool is released as the 502 goes out; wait for that rather than for a fixed time.
+      await vi.waitFor(() => expect(openSpoolFiles()).toEqual([]), { timeout: 10_000, interval: 20 });
     } finally {
       await orphan.close();
     }
@@ -378,12 +380,18 @@ describe('WordPress uploads are recognised and answered as WordPress would', () 
 
   it('a sanitiser that never answers: TIMEOUT after uploadTimeoutMs, its signal aborted, nothing forwarded', async () => {
     standIn = () => new Promise(() => undefined);
-    const { res, forwarded } = await sendCounting({ method: 'POST', path: '/wp-json/wp/v2/media', headers: [HOST, ['Content-Type', 'image/jpeg'], ['Content-Length', String(PHOTO.length)]], body: PHOTO });
-    expect(forwarded).toEqual([]);
-    expect(res.status).toBe(504);
-    expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'veil_timeout', data: { status: 504 } });
-    expect(calls[0]!.signal.aborted).toBe(true);
-    expect(calls[0]!.signal.reason).toBeInstanceOf(VeilError);
+    const impatient = await startProxy({ upstream: stub.url, sanitise, spoolDir, limits: { maxUploadBytes: 5 * 1024 * 1024, maxBodyBytes: 20 * 1024 * 1024, uploadTimeoutMs: 400 } });
+    try {
+      const before = stub.requests.length;
+      const res = await send(impatient.port, { method: 'POST', path: '/wp-json/wp/v2/media', headers: [HOST, ['Content-Type', 'image/jpeg'], ['Content-Length', String(PHOTO.length)]], body: PHOTO });
+      expect(stub.requests.slice(before)).toEqual([]);
+      expect(res.status).toBe(504);
+      expect(JSON.parse(res.body.toString())).toMatchObject({ code: 'veil_timeout', data: { status: 504 } });
+      expect(calls[0]!.signal.aborted).toBe(true);
+      expect(calls[0]!.signal.reason).toBeInstanceOf(VeilError);
+    } finally {
+      await impatient.close();
+    }
   });
 
   it('held via REST: veil_upload_held with a 4xx the block editor shows', async () => {

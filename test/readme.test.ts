@@ -13,7 +13,7 @@ describe('README', () => {
     const scripts = JSON.parse(readFileSync('package.json', 'utf8')).scripts as Record<string, string>;
     expect(readme).toContain('npm ci && npm start');
     expect(readme).toMatch(/^npm test\b/m);
-    expect(scripts.start).toBe('node bin/veil.js start');
+    expect(scripts.start).toBe('exec node bin/veil.js start'); // exec: a signal to npm reaches Veil itself
     expect(scripts.test).toBeDefined();
   });
 });

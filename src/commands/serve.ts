@@ -1,8 +1,9 @@
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, withSetupFile } from '../config.js';
 import { isVeilError } from '../pipeline/errors.js';
 import { createLogger } from '../ops/log.js';
 import { startVeil, type Role } from '../server.js';
 import { veilExtensions } from '../extensions.js';
+import { startBanner } from './banner.js';
 import { EXIT, line, type CommandIO } from './io.js';
 
 export const SERVE_USAGE = `Usage: veil start | veil proxy | veil worker
@@ -12,7 +13,8 @@ export const SERVE_USAGE = `Usage: veil start | veil proxy | veil worker
   proxy    only the HTTP proxy (scale out: several proxies, workers elsewhere)
   worker   only a queue worker
 
-Settings come from environment variables; see the README's settings table.`;
+Settings come from environment variables (see the README's settings table), and the first
+admin and secrets from DATA_DIR/settings.env when "veil setup" wrote one.`;
 
 /** Runs until SIGTERM/SIGINT, then stops gracefully: running uploads finish first. */
 export async function serveCommand(role: Role, argv: string[], io: CommandIO): Promise<number> {
@@ -21,8 +23,10 @@ export async function serveCommand(role: Role, argv: string[], io: CommandIO): P
     return EXIT.usage;
   }
   let config;
+  let setup;
   try {
-    config = loadConfig(process.env);
+    setup = withSetupFile(process.env);
+    config = loadConfig(setup.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       line(io.stderr, err.message);
@@ -41,7 +45,7 @@ export async function serveCommand(role: Role, argv: string[], io: CommandIO): P
     }
     throw err;
   }
-  if (veil.url && io.stdout === process.stdout) line(io.stdout, `Veil is running at ${veil.url}`);
+  if (veil.url) line(io.stdout, startBanner({ url: veil.url, config, setupFile: setup.file, setupFileFound: setup.found }));
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info('stopping', { signal });

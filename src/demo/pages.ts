@@ -29,24 +29,52 @@ ${body}</body></html>`;
 
 // Progressive enhancement: with JavaScript the page shows Veil's answer (held, refused) in place;
 // without it the form still posts and the browser shows the answer.
+// The three stages are what the browser can know for certain: bytes still going out (with a
+// percentage), all sent and Veil working on it (with the seconds so far: a large HEIC takes a
+// while), and Veil's answer.
 const UPLOAD_SCRIPT = `
-document.getElementById('upload').addEventListener('submit', async (event) => {
+document.getElementById('upload').addEventListener('submit', (event) => {
   event.preventDefault();
   const status = document.getElementById('status');
-  status.textContent = 'Uploading through Veil...';
-  try {
-    const res = await fetch('/upload', { method: 'POST', body: new FormData(event.target), headers: { accept: 'application/json' } });
-    const text = await res.text();
-    let answer; try { answer = JSON.parse(text); } catch { answer = { message: text }; }
-    if (res.ok && answer.location) { location.href = answer.location; return; }
-    status.textContent = (answer.error && answer.error.message) || answer.message || text;
-  } catch (err) { status.textContent = 'The upload failed: ' + err.message; }
+  const button = event.target.querySelector('button');
+  const show = (stage, text) => { status.dataset.stage = stage; status.textContent = text; };
+  let ticking;
+  const stopTicking = () => { clearInterval(ticking); button.disabled = false; };
+  button.disabled = true;
+  show('uploading', 'Uploading to Veil: 0%');
+  const xhr = new XMLHttpRequest();
+  xhr.open('POST', '/upload');
+  xhr.setRequestHeader('accept', 'application/json');
+  xhr.upload.onprogress = (e) => {
+    if (e.lengthComputable) show('uploading', 'Uploading to Veil: ' + Math.floor((e.loaded / e.total) * 100) + '%');
+  };
+  xhr.upload.onload = () => {
+    const started = Date.now();
+    const processing = () => {
+      const seconds = Math.round((Date.now() - started) / 1000);
+      show('processing', 'Uploaded. Veil is processing the photo: reading it, finding faces, removing hidden details and making it smaller' + (seconds >= 2 ? ' (' + seconds + ' s so far)' : '') + '...');
+    };
+    processing();
+    ticking = setInterval(processing, 1000);
+  };
+  xhr.onload = () => {
+    stopTicking();
+    let answer; try { answer = JSON.parse(xhr.responseText); } catch { answer = { message: xhr.responseText }; }
+    if (xhr.status < 300 && answer.location) { show('done', 'Done: showing what the site received...'); location.href = answer.location; return; }
+    show('answered', (answer.error && answer.error.message) || answer.message || xhr.responseText);
+  };
+  xhr.onerror = () => { stopTicking(); show('failed', 'The upload did not reach Veil: check the connection and try again.'); };
+  xhr.send(new FormData(event.target));
 });`;
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
 
 export const demoPage = {
   home(uploads: DemoUpload[], held: { uploadId: string; reasons: string[]; at: Date }[]): string {
     const recent = uploads.map((u) => `<li><a href="/uploads/${encodeURIComponent(u.filename)}">${h(u.filename)}</a>
-      <span class="muted">${u.report.removed.length} kinds of metadata removed${u.report.faces ? `, ${u.report.faces.redacted} faces redacted` : ''}</span></li>`);
+      <span class="muted">${plural(u.report.removed.length, 'kind')} of hidden detail removed${u.report.faces ? `, ${plural(u.report.faces.redacted, 'face')} redacted` : ''}</span></li>`);
     const waiting = held.map((item) => `<li><strong>${h(item.uploadId)}</strong>: ${h(item.reasons.join('; '))}</li>`);
     return layout('Upload', `
 <section class="card"><h2>Upload a photo</h2>
@@ -67,7 +95,7 @@ ${waiting.length ? `<section class="card held"><h2>Held for review</h2><p>These 
       ? `<ul class="removed">${r.removed.map((f) => `<li><strong>${h(f.label)}</strong>${f.detail ? `: ${h(f.detail)}` : ''}</li>`).join('')}</ul>`
       : '<p>No metadata was found.</p>';
     const faces = r.faces
-      ? `<p>${r.faces.identifiable} identifiable face${r.faces.identifiable === 1 ? '' : 's'} found, ${r.faces.redacted} redacted (${h(r.faces.redaction)});
+      ? `<p>${plural(r.faces.identifiable, 'identifiable face')} found, ${r.faces.redacted} redacted (${h(r.faces.redaction)});
          faces smaller than ${r.faces.minFacePx} px in the published photo are left, as nobody can recognise them.</p>`
       : '<p>Faces were not checked.</p>';
     return layout(upload.filename, `

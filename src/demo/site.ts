@@ -1,7 +1,40 @@
 import { Hono } from 'hono';
 import type { UploadJobData, UploadJobResult } from '../queue/jobs.js';
 import type { SanitiseReport } from '../pipeline/sanitise.js';
+import { describeBytes, sniffFormat } from '../pipeline/sniff.js';
 import { demoPage } from './pages.js';
+
+/**
+ * What the demo says about a file that reached it without Veil's report. Veil changes pictures
+ * only; any other file (a PDF, a Word document) goes on to the CMS as it was sent, and the demo
+ * says so rather than guessing that something went around Veil.
+ */
+function notProcessed(bytes: Uint8Array): { status: 415 | 400; message: string } {
+  if (!isPicture(bytes)) {
+    const what = bytes.length === 0 ? 'an empty file' : describeBytes(bytes);
+    return {
+      status: 415,
+      message: `That was not a photo: it is ${what}. Veil changes only photos and pictures, so it passed this file on unchanged, as it would to your CMS. This demo site shows photos only, so it did not keep it: choose a photo to see what Veil does.`,
+    };
+  }
+  return { status: 400, message: 'This photo reached the demo site without going through Veil, so there is nothing to compare. Upload it from this page.' };
+}
+
+function isPicture(bytes: Uint8Array): boolean {
+  try {
+    sniffFormat(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type DemoContext = { req: { header(name: string): string | undefined }; json(body: unknown, status: 400 | 415): Response; text(body: string, status: 400 | 415): Response };
+
+function answer(c: DemoContext, { status, message }: { status: 400 | 415; message: string }): Response {
+  if ((c.req.header('accept') ?? '').includes('application/json')) return c.json({ message }, status);
+  return c.text(message, status);
+}
 
 /** One upload as the demo site shows it. */
 export interface DemoUpload {
@@ -45,7 +78,7 @@ export class DemoSite {
       for (const value of form.getAll('photo')) {
         if (typeof value === 'string') continue;
         const known = this.reports.get(value.name);
-        if (!known) return c.text(`The demo site received ${value.name} without a Veil report: was it sent around Veil?`, 400);
+        if (!known) return answer(c, notProcessed(new Uint8Array(await value.arrayBuffer())));
         received.push({
           uploadId: known.uploadId,
           filename: value.name,
@@ -55,7 +88,7 @@ export class DemoSite {
           receivedAt: new Date(),
         });
       }
-      if (received.length === 0) return c.text('Choose a photo to upload.', 400);
+      if (received.length === 0) return answer(c, { status: 400, message: 'Choose a photo to upload.' });
       this.uploads.unshift(...received);
       this.uploads.splice(KEEP);
       const target = `/uploads/${encodeURIComponent(received[0]!.filename)}`;

@@ -93,7 +93,9 @@ export async function decodeForPublishing(bytes: Uint8Array, header: ImageHeader
     if (/pixel limit/i.test(why)) {
       throw new VeilError('PIXEL_LIMIT', `The image is larger than ${limits.maxPixels} pixels once decoded (MAX_PIXELS).`, { cause: err });
     }
-    throw new VeilError('CORRUPT_IMAGE', `The image data is damaged or incomplete and cannot be decoded safely (${why}).`, { cause: err });
+    // The decoder's own words ("VipsJpeg: premature end of JPEG image") mean nothing to the
+    // teacher who sees this message; they stay on `cause`, and the code says what happened.
+    throw new VeilError('CORRUPT_IMAGE', 'The photo is damaged or incomplete (perhaps it did not finish copying), so it cannot be read safely. Please upload it again from the original.', { cause: err });
   }
 }
 

@@ -33,7 +33,7 @@ export async function decodeHeic(bytes: Uint8Array): Promise<RawImage> {
   try {
     images = new (loadLibheif().HeifDecoder)().decode(bytes);
   } catch (err) {
-    throw new VeilError('CORRUPT_IMAGE', `The HEIC file cannot be read: ${err instanceof Error ? err.message : String(err)}.`, { cause: err });
+    throw new VeilError('CORRUPT_IMAGE', 'The HEIC photo is damaged or incomplete, so it cannot be read safely. Please upload it again from the original.', { cause: err });
   }
   const image = images.find((i) => i.is_primary()) ?? images[0];
   if (!image) throw new VeilError('CORRUPT_IMAGE', 'The HEIC file contains no readable image.');

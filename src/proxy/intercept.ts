@@ -138,10 +138,16 @@ class UploadRun {
         next += pass.images.length;
         replacements.set(part, { bytes: pass.rebuild(sanitised), keepHeaders: true });
       }
+      // An adapter may rename the file in other fields too (DokuWiki's mediaid): their own headers, the new value.
+      const renamed = this.match.renamed?.(result.outcomes.slice(0, upload.images.length), this.url) ?? {};
+      for (const part of upload.parts) {
+        const value = !part.isFile ? renamed.fields?.[part.name] : undefined;
+        if (value !== undefined) replacements.set(part, { bytes: Buffer.from(value, 'utf8'), keepHeaders: true });
+      }
       const rebuilt = rebuildMultipart(upload, replacements);
       handedOver = true;
-      const headers = replaceBodyHeaders(this.req.headers, { 'content-type': rebuilt.contentType, 'content-length': String(rebuilt.contentLength) });
-      return await this.forwardSanitised(headers, rebuilt.body, result.outcomes);
+      const headers = replaceBodyHeaders(this.req.headers, { ...renamed.headers, 'content-type': rebuilt.contentType, 'content-length': String(rebuilt.contentLength) });
+      return await this.forwardSanitised(headers, rebuilt.body, result.outcomes, renamed.url);
     } finally {
       if (!handedOver) await upload.spool.close();
     }
@@ -201,17 +207,19 @@ class UploadRun {
     const { limits } = this.options;
     const bytes = await readPicture(body, { maxUploadBytes: limits.maxUploadBytes, declaredLength: declaredLength(this.req) });
     this.images = 1;
-    this.filename = dispositionFilename(this.req.headers.get('content-disposition'));
+    this.filename = dispositionFilename(this.req.headers.get('content-disposition')) ?? this.match.filename;
     const file: UploadFile = { bytes, filename: this.filename, declaredType: this.req.headers.get('content-type') ?? undefined };
     const result = await sanitiseAll([file], this.ctx, this.options.sanitise, limits.uploadTimeoutMs, this.req.signal);
     if (!result.ok) return this.answerProblem(result.problem, result.outcomes, this.filename);
     const sanitised = result.outcomes[0]!;
+    const renamed = this.match.renamed?.(result.outcomes, this.url) ?? {};
     const headers = replaceBodyHeaders(this.req.headers, {
+      ...renamed.headers,
       'content-type': sanitised.contentType.replace(/[\r\n]/g, ''),
       'content-length': String(sanitised.bytes.byteLength),
       'content-disposition': attachmentDisposition(sanitised.filename),
     });
-    return this.forwardSanitised(headers, sanitised.bytes, [sanitised]);
+    return this.forwardSanitised(headers, sanitised.bytes, [sanitised], renamed.url);
   }
 
   async inspected(body: ReadableStream<Uint8Array>): Promise<Response> {
@@ -311,8 +319,8 @@ class UploadRun {
   }
 
   /** Sends the rebuilt request on, and records the upload as sanitised with the CMS's status. */
-  private async forwardSanitised(headers: Headers, body: Uint8Array | ReadableStream<Uint8Array>, outcomes: { uploadId: string }[]): Promise<Response> {
-    const res = await this.options.forward(this.withBody(headers, body));
+  private async forwardSanitised(headers: Headers, body: Uint8Array | ReadableStream<Uint8Array>, outcomes: { uploadId: string }[], url?: URL): Promise<Response> {
+    const res = await this.options.forward(this.withBody(headers, body, url));
     this.emit('sanitised', outcomes.map((o) => o.uploadId), { upstreamStatus: res.status });
     return res;
   }
@@ -328,8 +336,9 @@ class UploadRun {
     return this.match.respond(problem, details);
   }
 
-  private withBody(headers: Headers, body: ReadableStream<Uint8Array> | Uint8Array): Request {
-    return new Request(this.req.url, { method: this.req.method, headers, body, duplex: 'half', signal: this.req.signal } as RequestInit);
+  /** The request to forward; with `url` (a renamed file in the query) the CMS sees that URL instead. */
+  private withBody(headers: Headers, body: ReadableStream<Uint8Array> | Uint8Array, url?: URL): Request {
+    return new Request(url?.href ?? this.req.url, { method: this.req.method, headers, body, duplex: 'half', signal: this.req.signal } as RequestInit);
   }
 
   private emit(result: UploadEvent['result'], uploadIds: string[], extra: Pick<UploadEvent, 'error' | 'upstreamStatus'>): void {

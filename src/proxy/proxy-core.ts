@@ -1,5 +1,6 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { ghostAdapter } from './cms/ghost.js';
+import { dokuwikiAdapter } from './cms/dokuwiki.js';
 import { joomlaAdapter } from './cms/joomla.js';
 import { mediawikiAdapter } from './cms/mediawiki.js';
 import { ChunkAssemblies, DEFAULT_ASSEMBLY_IDLE_MS } from './chunks/index.js';
@@ -44,7 +45,7 @@ export const DEFAULT_LIMITS: ProxyLimits = {
   uploadTimeoutMs: 120_000,
 };
 
-export const DEFAULT_ADAPTERS: readonly CmsAdapter[] = [wordpressAdapter, ghostAdapter, joomlaAdapter, mediawikiAdapter];
+export const DEFAULT_ADAPTERS: readonly CmsAdapter[] = [wordpressAdapter, ghostAdapter, joomlaAdapter, mediawikiAdapter, dokuwikiAdapter];
 
 /** What @hono/node-server puts in `c.env`, described by shape so this module needs no node:http. */
 interface NodeIncoming {
@@ -79,7 +80,9 @@ export function createProxyCore(options: ProxyCoreOptions): MiddlewareHandler {
     const node = nodeBindings(c.env);
     const peer = node?.incoming.socket.remoteAddress ?? options.clientIp?.(req);
     const hints: ForwardHints = { rawTarget: node?.incoming.url, clientIp: peer, protocol: clientProtocol(node?.incoming, url), signal: req.signal };
-    const forward = (outgoing: Request): Promise<Response> => forwarder(outgoing, hints);
+    // A rebuilt request whose URL an adapter changed (a file name in the query) goes to that URL,
+    // not to the request-target the client sent.
+    const forward = (outgoing: Request): Promise<Response> => forwarder(outgoing, outgoing.url === req.url ? hints : { ...hints, rawTarget: undefined });
 
     const claim = hasBodyToInspect(req, Boolean(node)) ? firstClaim(adapters, req, url) : undefined;
     let res: Response;

@@ -52,7 +52,8 @@ function queueBoard(basePath: string, queues: readonly Queue[]): Hono {
   createBullBoard({
     queues: queues.map((queue) => new BullMQAdapter(queue)),
     serverAdapter: adapter,
-    options: { uiConfig: { boardTitle: 'Veil queues', hideDocsLink: true } },
+    // miscLinks: Bull Board's own menu gets a way back to the review queue.
+    options: { uiConfig: { boardTitle: 'Veil queues', hideDocsLink: true, miscLinks: [{ text: 'Back to the review queue', url: `${basePath.replace(/\/queues$/, '')}/review` }] } },
   });
   adapter.setBasePath(basePath);
   return adapter.registerPlugin();

@@ -34,10 +34,24 @@ export interface UploadMatch {
   embedded?: (body: Uint8Array) => EmbeddedFiles;
   /** For `multipart` bodies: the CMS's own protocol for files sent in pieces (src/proxy/chunks/). */
   chunked?: ChunkProtocol;
+  /** The file's name where a raw body's headers do not say it (DokuWiki's `?qqfile=`): Veil's private report, KEEP_FILENAMES. */
+  filename?: string;
   /** Who the request says is uploading (a cookie or Basic auth user): a hint for the audit trail only. */
   user?: string;
   /** The answer the CMS's own uploader shows when an upload fails: same shape, Veil's message. */
   respond(problem: UploadProblem, details: ProblemDetails): Response;
+  /**
+   * For CMSes that repeat the file's name outside the file (DokuWiki's `?qqfile=` and `mediaid`
+   * field): what the rebuilt request carries instead, given the sanitised files' names. `fields`
+   * replace the values of text fields of a multipart form; `headers` replace request headers.
+   */
+  renamed?: (sanitised: readonly { filename: string }[], url: URL) => RenamedRequest;
+}
+
+export interface RenamedRequest {
+  url?: URL;
+  fields?: Readonly<Record<string, string>>;
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Pictures carried inside a body as text, and how to put sanitised ones in their place. */

@@ -16,7 +16,8 @@ export interface RebuiltBody {
 /**
  * The form again, in the same order, with a fresh boundary: every other part copied byte for byte
  * from the spool (its own headers included), each replaced part given new headers naming the
- * sanitised file. Streams from the spool, and takes ownership of it.
+ * sanitised file, each text part rewritten in place keeping its headers. Streams from the spool,
+ * and takes ownership of it.
  */
 export function rebuildMultipart(upload: MultipartUpload, replacements: ReadonlyMap<FormPart, PartReplacement>): RebuiltBody {
   const boundary = `----VeilFormBoundary${randomHex(16)}`;

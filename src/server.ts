@@ -6,6 +6,7 @@ import { createApp, type HealthCheck } from './app.js';
 import type { Config } from './config.js';
 import { DemoSite } from './demo/site.js';
 import { createIngest } from './ingest/ingest.js';
+import { answerUnexpectedErrors } from './ops/last-resort.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createMetrics } from './ops/metrics.js';
 import { loadFaceModel } from './pipeline/faces-onnx.js';
@@ -148,6 +149,7 @@ export async function startVeil(config: Config, role: Role, makeExtensions?: Ext
       ...(extensions.admin ? { admin: extensions.admin } : {}),
       veilRoutes: extensions.veilRoutes ?? [],
     });
+    answerUnexpectedErrors(app, logger);
     server = await listen(app, config.port, config.host);
     const port = (server.address() as AddressInfo).port;
     url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;

@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import { toVeilError } from '../src/pipeline/errors.js';
-import { UPLOAD_QUEUE, uploadKeys, type UploadJobData, type UploadJobResult } from '../src/queue/jobs.js';
+import { STALLS, UPLOAD_QUEUE, uploadKeys, type UploadJobData, type UploadJobResult } from '../src/queue/jobs.js';
 import { createRedis } from '../src/queue/redis.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
 import { PipelinePool, type PipelineSettings } from './pipeline-pool.js';
@@ -73,9 +73,10 @@ export function startUploadWorker(options: UploadWorkerOptions): RunningWorker {
     prefix: options.prefix,
     concurrency: options.concurrency,
     // A photo normally takes under a second; the lock is renewed from the main thread, which the
-    // pipeline threads never block.
-    lockDuration: 30_000,
-    maxStalledCount: 2,
+    // pipeline threads never block, so a short lock finds a killed worker's job within seconds.
+    lockDuration: STALLS.lockMs,
+    stalledInterval: STALLS.checkEveryMs,
+    maxStalledCount: STALLS.maxStalledCount,
   });
   worker.on('failed', (job, err) => log('warn', 'upload attempt failed', { uploadId: job?.id, attempt: job?.attemptsMade, error: err.message }));
   worker.on('error', (err) => log('error', 'worker error', { error: err.message }));

@@ -4,6 +4,14 @@ import type { FacePolicy } from '../pipeline/types.js';
 /** The one BullMQ queue: every intercepted upload is one job, whose id is the upload id. */
 export const UPLOAD_QUEUE = 'uploads';
 
+/**
+ * How a killed worker's job is found (BullMQ's stalled-job check, run by every worker and by the
+ * proxy): a worker renews its lock every lockMs / 2 from its main thread, which the pipeline
+ * threads never block, so a lock left to expire means the worker is gone. The job then goes
+ * back to the queue once for another worker; a second stall fails it.
+ */
+export const STALLS = { lockMs: 8000, checkEveryMs: 4000, maxStalledCount: 1 } as const;
+
 /** Where an upload came from, as far as the CMS request shows. */
 export interface UploadOrigin {
   cms: string;

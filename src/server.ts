@@ -121,14 +121,15 @@ export async function startVeil(config: Config, role: Role, makeExtensions?: Ext
       timeoutMs: config.limits.uploadTimeoutMs,
       alwaysReviewPaths: config.alwaysReviewPaths,
       priorDecision: extensions.priorDecision,
-      onResult: (result, data, ms, by) => {
-        if (by === 'proxy') extensions.onProxyRefusal?.(data, result);
+      readReports: Boolean(demo),
+      onResult: (result, data, ms, by, report) => {
+        if (by === 'proxy' && result.outcome === 'refused') extensions.onProxyRefusal?.(data, result);
         metrics.uploadSeconds.observe(ms / 1000);
         if (result.outcome !== 'refused') {
-          metrics.pipelineSeconds.observe(result.report.timings.totalMs / 1000);
-          for (const face of result.report.faces?.faces ?? []) metrics.faces.inc({ action: face.action });
+          metrics.pipelineSeconds.observe(result.summary.totalMs / 1000);
+          for (const [action, n] of Object.entries(result.summary.faces)) metrics.faces.inc({ action }, n);
         }
-        demo?.recordResult(result, data);
+        demo?.recordResult(result, report);
       },
     }));
     const health: HealthCheck[] = [

@@ -1,7 +1,7 @@
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ERROR_CODES, VeilError, type ErrorCode } from '../pipeline/errors.js';
-import { STALLS, UPLOAD_QUEUE, type UploadJobData, type UploadJobResult } from './jobs.js';
+import { STALLS, toQueuedJob, UPLOAD_QUEUE, type QueuedJob, type QueuedResult, type UploadJobData } from './jobs.js';
 import { createRedis } from './redis.js';
 
 /** Retries cover a worker crashing or the store blinking; a refused image is a result, not a failure. */
@@ -40,7 +40,7 @@ export class UploadQueue {
   private closed = false;
 
   private constructor(
-    readonly queue: Queue<UploadJobData, UploadJobResult>,
+    readonly queue: Queue<QueuedJob, QueuedResult>,
     private readonly events: QueueEvents,
     private readonly stallWatch: Worker,
     private readonly connections: Redis[],
@@ -62,7 +62,7 @@ export class UploadQueue {
     const producer = createRedis(redisUrl, 'producer');
     const listener = createRedis(redisUrl, 'blocking');
     const watcher = createRedis(redisUrl, 'blocking');
-    const queue = new Queue<UploadJobData, UploadJobResult>(UPLOAD_QUEUE, { connection: producer, prefix });
+    const queue = new Queue<QueuedJob, QueuedResult>(UPLOAD_QUEUE, { connection: producer, prefix });
     const events = new QueueEvents(UPLOAD_QUEUE, { connection: listener, prefix });
     // Takes no jobs (never run): it only moves the jobs of dead workers back to the queue, or fails them.
     const stallWatch = new Worker(UPLOAD_QUEUE, null, {
@@ -86,10 +86,11 @@ export class UploadQueue {
    * worker's result, up to `timeoutMs`; sooner a QUEUE_UNAVAILABLE when Redis is lost, or when the
    * worker died and nobody took the job over.
    */
-  async submit(data: UploadJobData, timeoutMs: number, signal?: AbortSignal): Promise<UploadJobResult> {
+  async submit(data: UploadJobData, timeoutMs: number, signal?: AbortSignal): Promise<QueuedResult> {
     let job;
     try {
-      job = await this.queue.add('sanitise', data, { ...JOB_OPTIONS, jobId: data.uploadId });
+      // Only ids, sizes and codes go to Redis (toQueuedJob); the rest stays in the object store.
+      job = await this.queue.add('sanitise', toQueuedJob(data), { ...JOB_OPTIONS, jobId: data.uploadId });
     } catch (err) {
       throw new VeilError('QUEUE_UNAVAILABLE', `The upload queue (Redis) is not available: ${reason(err)}.`, { cause: err });
     }

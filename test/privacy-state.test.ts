@@ -105,7 +105,7 @@ async function dumpRedis(url: string, prefix: string): Promise<{ keys: string[];
       else if (type === 'hash') parts.push(...Object.entries(await redis.hgetall(key)).map(([f, v]) => `${f}=${v}`));
       else if (type === 'list') parts.push(...(await redis.lrange(key, 0, -1)));
       else if (type === 'set') parts.push(...(await redis.smembers(key)));
-      else if (type === 'zset') parts.push(...(await redis.zrange(key, 0, -1)));
+      else if (type === 'zset') parts.push(...(await redis.zrange(key, '0', '-1')));
       else if (type === 'stream') parts.push(...(await redis.xrange(key, '-', '+')).map(([id, fields]) => `${id} ${fields.join(' ')}`));
       else parts.push(`unread type ${type}`);
     }

@@ -153,15 +153,29 @@ export class UploadQueue {
     this.lostTimer.unref();
   }
 
+  /** Workers connected to the queue, this proxy's stall watch aside; 0 when Redis cannot say. */
+  private async workersLeft(): Promise<number> {
+    try {
+      const workers = await this.queue.getWorkers();
+      return workers.filter((w) => !String(w.rawname ?? w.name ?? '').endsWith(':w:stall-watch')).length;
+    } catch {
+      return 0;
+    }
+  }
+
   /** The worker holding this job died; it is back in the queue, and must be taken up soon. */
   private stalled(jobId: string): void {
     const waiter = this.waiters.get(jobId);
     if (!waiter) return;
     clearTimeout(waiter.unclaimed);
     waiter.unclaimed = setTimeout(() => {
-      waiter.fail(new VeilError('QUEUE_UNAVAILABLE', 'The worker processing the photo stopped, and no other worker is running to take it over. It was not published; please try again.'));
-      // Nobody waits for it any more: a worker started later must not process it for nothing.
-      void this.queue.remove(jobId).catch(() => {});
+      void this.workersLeft().then((left) => {
+        // A busy worker will come to it: the upload keeps waiting, up to its timeout.
+        if (left > 0 || !this.waiters.has(jobId)) return;
+        waiter.fail(new VeilError('QUEUE_UNAVAILABLE', 'The worker processing the photo stopped, and no other worker is running to take it over. It was not published; please try again.'));
+        // Nobody waits for it any more: a worker started later must not process it for nothing.
+        void this.queue.remove(jobId).catch(() => {});
+      });
     }, UNCLAIMED_AFTER_STALL_MS);
     waiter.unclaimed.unref();
   }

@@ -168,3 +168,31 @@ describe("Veil's own state", () => {
     }
   }, 120_000);
 });
+
+describe('the demo site', () => {
+  it('still shows what was removed: the report comes from the private store, not from Redis', async () => {
+    const demo = await startTestVeil({});
+    try {
+      const boundary = 'demoBoundary';
+      const body = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="photo"; filename="${NAME}"\r\nContent-Type: image/jpeg\r\n\r\n`),
+        photo,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const res = await send(demo.port, {
+        method: 'POST',
+        path: '/upload',
+        headers: [['Host', 'localhost'], ['Accept', 'application/json'], ['Content-Type', `multipart/form-data; boundary=${boundary}`], ['Content-Length', String(body.length)]],
+        body,
+      });
+      expect(res.status).toBe(200);
+      const { location } = JSON.parse(res.body.toString()) as { location: string };
+      const page = (await send(demo.port, { path: location, headers: [['Host', 'localhost']] })).body.toString();
+      expect(page).toMatch(/GPS position/);
+      // The demo is there to show the uploader their own photo's details; that page is the one place.
+      expect(page).toContain(NAME);
+    } finally {
+      await demo.close();
+    }
+  }, 120_000);
+});

@@ -100,9 +100,9 @@ function recordUpload(event: UploadEvent, metrics: Metrics, logger: Logger): voi
   metrics.uploads.inc({ outcome: event.result, code: event.error?.code ?? '' });
   const fields = {
     uploadIds: event.uploadIds,
-    cms: event.cms,
+    // The adapter that claimed it names the route; the path may carry the file's name (REST, WebDAV).
+    route: event.cms,
     method: event.method,
-    path: event.path,
     result: event.result,
     images: event.images,
     upstreamStatus: event.upstreamStatus,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { uploadAuditRecord } from './audit/records.js';
 import { createIngestRoute } from './ingest/http-endpoint.js';
 import { RedisReplayGuard } from './ingest/replay-guard.js';
+import { readSanitisedReport } from './ingest/report.js';
 import { createRedis } from './queue/redis.js';
 import { VeilError, type ErrorCode } from './pipeline/errors.js';
 import { createReviewSystem, type Reprocess } from './review/index.js';
@@ -35,8 +36,10 @@ export const veilExtensions: ExtensionFactory = async ({ config, role, store, qu
     if (result.outcome === 'refused') throw new VeilError(result.error.code as ErrorCode, result.error.message);
     if (result.outcome === 'held') throw new VeilError('INTERNAL', `The photo was held again: ${result.reasons.join('; ')}`);
     const file = await store.get(result.sanitisedKey);
-    if (!file) throw new VeilError('STORAGE_UNAVAILABLE', 'The re-processed photo is missing from storage.');
-    return { bytes: file.bytes, filename: result.filename, contentType: result.contentType, report: result.report };
+    // The queue's result holds counts only; the report the review keeps is in the store.
+    const report = await readSanitisedReport(store, result.uploadId);
+    if (!file || !report) throw new VeilError('STORAGE_UNAVAILABLE', 'The re-processed photo is missing from storage.');
+    return { bytes: file.bytes, filename: result.filename, contentType: result.contentType, report };
   };
 
   const review = createReviewSystem({

@@ -6,6 +6,7 @@ import { createApp, type AppDeps, type HealthCheck } from './app.js';
 import type { Config } from './config.js';
 import { DemoSite } from './demo/site.js';
 import { createIngest } from './ingest/ingest.js';
+import { answerUnexpectedErrors } from './ops/last-resort.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createMetrics } from './ops/metrics.js';
 import { loadFaceModel } from './pipeline/faces-onnx.js';
@@ -122,14 +123,15 @@ export async function startVeil(config: Config, role: Role, makeExtensions?: Ext
       timeoutMs: config.limits.uploadTimeoutMs,
       alwaysReviewPaths: config.alwaysReviewPaths,
       priorDecision: extensions.priorDecision,
-      onResult: (result, data, ms, by) => {
-        if (by === 'proxy') extensions.onProxyRefusal?.(data, result);
+      readReports: Boolean(demo),
+      onResult: (result, data, ms, by, report) => {
+        if (by === 'proxy' && result.outcome === 'refused') extensions.onProxyRefusal?.(data, result);
         metrics.uploadSeconds.observe(ms / 1000);
         if (result.outcome !== 'refused') {
-          metrics.pipelineSeconds.observe(result.report.timings.totalMs / 1000);
-          for (const face of result.report.faces?.faces ?? []) metrics.faces.inc({ action: face.action });
+          metrics.pipelineSeconds.observe(result.summary.totalMs / 1000);
+          for (const [action, n] of Object.entries(result.summary.faces)) metrics.faces.inc({ action }, n);
         }
-        demo?.recordResult(result, data);
+        demo?.recordResult(result, report);
       },
     }));
     const health: HealthCheck[] = [
@@ -151,6 +153,7 @@ export async function startVeil(config: Config, role: Role, makeExtensions?: Ext
       veilRoutes: extensions.veilRoutes ?? [],
       ...(extensions.isSignedInAdmin ? { isSignedInAdmin: extensions.isSignedInAdmin } : {}),
     });
+    answerUnexpectedErrors(app, logger);
     server = await listen(app, config.port, config.host);
     const port = (server.address() as AddressInfo).port;
     url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;

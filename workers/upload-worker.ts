@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import { toVeilError } from '../src/pipeline/errors.js';
-import { UPLOAD_QUEUE, uploadKeys, type UploadJobData, type UploadJobResult } from '../src/queue/jobs.js';
+import { fromQueuedJob, STALLS, toQueuedResult, UPLOAD_QUEUE, uploadKeys, type QueuedJob, type QueuedResult, type UploadJobData, type UploadJobResult } from '../src/queue/jobs.js';
 import { createRedis } from '../src/queue/redis.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
 import { PipelinePool, type PipelineSettings } from './pipeline-pool.js';
@@ -20,7 +20,7 @@ export interface UploadWorkerOptions {
 }
 
 export interface RunningWorker {
-  worker: Worker<UploadJobData, UploadJobResult>;
+  worker: Worker<QueuedJob, QueuedResult>;
   /** Stops taking jobs, lets running ones finish, then stops the threads. */
   close(): Promise<void>;
 }
@@ -34,20 +34,22 @@ export function startUploadWorker(options: UploadWorkerOptions): RunningWorker {
   const pool = new PipelinePool(options.concurrency, settings);
   const connection = createRedis(options.redisUrl, 'blocking');
 
-  const processJob = async (job: Job<UploadJobData, UploadJobResult>): Promise<UploadJobResult> => {
+  const processJob = async (job: Job<QueuedJob, QueuedResult>): Promise<QueuedResult> => {
     const { uploadId } = job.data;
     const keys = uploadKeys(uploadId);
     const original = await store.get(job.data.originalKey);
     if (!original) {
       return { outcome: 'refused', uploadId, error: { code: 'NOT_FOUND', message: 'The original upload is no longer in storage.' } };
     }
+    // The file name and the request's details never went through Redis: they are the original's metadata.
+    const upload: UploadJobData = fromQueuedJob(job.data, original.metadata);
     let result: UploadJobResult;
     try {
       const outcome = await pool.run({
         bytes: original.bytes,
-        originalName: job.data.originalName,
-        holdReason: job.data.holdReason,
-        policyOverride: job.data.policyOverride,
+        originalName: upload.originalName,
+        holdReason: upload.holdReason,
+        policyOverride: upload.policyOverride,
       });
       if (outcome.outcome === 'sanitised') {
         const key = keys.sanitised(outcome.filename);
@@ -63,19 +65,21 @@ export function startUploadWorker(options: UploadWorkerOptions): RunningWorker {
       if (RETRYABLE.has(error.code)) throw new Error(`${error.code}: ${error.message}`);
       result = { outcome: 'refused', uploadId, error: error.toJSON() };
     }
-    await options.onResult?.(job.data, result);
+    await options.onResult?.(upload, result);
     log('info', 'upload processed', { uploadId, outcome: result.outcome, attempt: job.attemptsMade + 1 });
-    return result;
+    // Redis (and Bull Board) keep counts and codes only; the whole report is in the store.
+    return toQueuedResult(result);
   };
 
-  const worker = new Worker<UploadJobData, UploadJobResult>(UPLOAD_QUEUE, processJob, {
+  const worker = new Worker<QueuedJob, QueuedResult>(UPLOAD_QUEUE, processJob, {
     connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
     // A photo normally takes under a second; the lock is renewed from the main thread, which the
-    // pipeline threads never block.
-    lockDuration: 30_000,
-    maxStalledCount: 2,
+    // pipeline threads never block, so a short lock finds a killed worker's job within seconds.
+    lockDuration: STALLS.lockMs,
+    stalledInterval: STALLS.checkEveryMs,
+    maxStalledCount: STALLS.maxStalledCount,
   });
   worker.on('failed', (job, err) => log('warn', 'upload attempt failed', { uploadId: job?.id, attempt: job?.attemptsMade, error: err.message }));
   worker.on('error', (err) => log('error', 'worker error', { error: err.message }));

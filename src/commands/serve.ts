@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig, withSetupFile } from '../config.js';
 import { isVeilError } from '../pipeline/errors.js';
+import { guardProcess } from '../ops/last-resort.js';
 import { createLogger } from '../ops/log.js';
 import { startVeil, type Role } from '../server.js';
 import { veilExtensions } from '../extensions.js';
@@ -35,6 +36,7 @@ export async function serveCommand(role: Role, argv: string[], io: CommandIO): P
     throw err;
   }
   const logger = createLogger(config.logLevel, io.stderr);
+  guardProcess(logger);
   let veil;
   try {
     veil = await startVeil(config, role, veilExtensions, logger);

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { UploadJobData, UploadJobResult } from '../queue/jobs.js';
+import type { QueuedResult } from '../queue/jobs.js';
 import type { SanitiseReport } from '../pipeline/sanitise.js';
 import { describeBytes, sniffFormat } from '../pipeline/sniff.js';
 import { demoPage } from './pages.js';
@@ -60,8 +60,9 @@ export class DemoSite {
   private readonly held: { uploadId: string; reasons: string[]; at: Date }[] = [];
 
   /** Wired to ingest's onResult: lets the demo name the upload behind each sanitised file it receives. */
-  recordResult(result: UploadJobResult, _data: UploadJobData): void {
-    if (result.outcome === 'sanitised') this.reports.set(result.filename, { uploadId: result.uploadId, report: result.report });
+  /** `report`: the sanitised upload's whole report, which the worker keeps in the store, not in Redis. */
+  recordResult(result: QueuedResult, report?: SanitiseReport): void {
+    if (result.outcome === 'sanitised' && report) this.reports.set(result.filename, { uploadId: result.uploadId, report });
     if (result.outcome === 'held') this.held.unshift({ uploadId: result.uploadId, reasons: result.reasons, at: new Date() });
     this.held.splice(KEEP);
     if (this.reports.size > KEEP * 4) this.reports.delete(this.reports.keys().next().value!);

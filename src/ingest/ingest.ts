@@ -1,12 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { toVeilError, VeilError } from '../pipeline/errors.js';
 import type { SanitiseUpload, UploadContext, UploadFile, UploadOutcome } from '../proxy/types.js';
-import { uploadKeys, type UploadJobData, type UploadJobResult } from '../queue/jobs.js';
+import type { SanitiseReport } from '../pipeline/sanitise.js';
+import { privateDetailsMetadata, uploadKeys, type QueuedResult, type UploadJobData } from '../queue/jobs.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { readSanitisedReport } from './report.js';
 
 /** The queue as ingest needs it (UploadQueue, or a stand-in in tests of this module alone). */
 export interface JobSubmitter {
-  submit(data: UploadJobData, timeoutMs: number, signal?: AbortSignal): Promise<UploadJobResult>;
+  submit(data: UploadJobData, timeoutMs: number, signal?: AbortSignal): Promise<QueuedResult>;
 }
 
 export interface IngestOptions {
@@ -18,8 +20,11 @@ export interface IngestOptions {
   /**
    * Told about every finished upload (metrics, logs, the demo site). `by` says who produced the
    * result: the worker (which audits its own results) or the proxy (queue or store failed first).
+   * `report` is the whole report of a sanitised upload, when `readReports` is set.
    */
-  onResult?: (result: UploadJobResult, data: UploadJobData, ms: number, by: 'worker' | 'proxy') => void;
+  onResult?: (result: QueuedResult, data: UploadJobData, ms: number, by: 'worker' | 'proxy', report?: SanitiseReport) => void;
+  /** Read each sanitised upload's whole report from the store for onResult (the demo site shows it). */
+  readReports?: boolean;
   /** A reviewer's earlier decision for an original with this SHA-256 (a re-upload), if any. */
   priorDecision?: (sha256: string) => Promise<{ policy: 'allow' | 'blur' } | null>;
 }
@@ -61,11 +66,13 @@ export function createIngest(options: IngestOptions): SanitiseUpload {
       }
       await store.put(keys.original, file.bytes, {
         contentType: 'application/octet-stream',
-        metadata: { sha256, 'upload-id': uploadId, 'received-at': data.origin.receivedAt },
+        // The file name and the request's details stay here, private and deleted with the original.
+        metadata: { sha256, 'upload-id': uploadId, 'received-at': data.origin.receivedAt, ...privateDetailsMetadata(data) },
       });
       const result = await queue.submit(data, timeoutMs, signal);
       const outcome = await toOutcome(result, store);
-      options.onResult?.(result, data, performance.now() - started, 'worker');
+      const report = options.readReports && result.outcome === 'sanitised' ? ((await readSanitisedReport(store, uploadId).catch(() => null)) ?? undefined) : undefined;
+      options.onResult?.(result, data, performance.now() - started, 'worker', report);
       return outcome;
     } catch (err) {
       const error = toVeilError(err);
@@ -75,7 +82,7 @@ export function createIngest(options: IngestOptions): SanitiseUpload {
   };
 }
 
-async function toOutcome(result: UploadJobResult, store: ObjectStore): Promise<UploadOutcome> {
+async function toOutcome(result: QueuedResult, store: ObjectStore): Promise<UploadOutcome> {
   switch (result.outcome) {
     case 'sanitised': {
       const file = await store.get(result.sanitisedKey);

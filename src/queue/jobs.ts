@@ -1,8 +1,18 @@
+import type { FindingKind } from '../pipeline/metadata.js';
+import type { FaceAction } from '../pipeline/policy.js';
 import type { SanitiseReport } from '../pipeline/sanitise.js';
 import type { FacePolicy } from '../pipeline/types.js';
 
 /** The one BullMQ queue: every intercepted upload is one job, whose id is the upload id. */
 export const UPLOAD_QUEUE = 'uploads';
+
+/**
+ * How a killed worker's job is found (BullMQ's stalled-job check, run by every worker and by the
+ * proxy): a worker renews its lock every lockMs / 2 from its main thread, which the pipeline
+ * threads never block, so a lock left to expire means the worker is gone. The job then goes
+ * back to the queue once for another worker; a second stall fails it.
+ */
+export const STALLS = { lockMs: 8000, checkEveryMs: 4000, maxStalledCount: 1 } as const;
 
 /** Where an upload came from, as far as the CMS request shows. */
 export interface UploadOrigin {
@@ -15,6 +25,11 @@ export interface UploadOrigin {
   receivedAt: string;
 }
 
+/**
+ * One upload as the proxy, the worker's hooks (review queue, audit) and a reviewer's re-run know
+ * it, in memory. What goes into Redis is its `QueuedJob` form: the file name and the request's
+ * path, address and user stay in the private original's metadata in the object store.
+ */
 export interface UploadJobData {
   uploadId: string;
   /** The private original in the object store. */
@@ -33,7 +48,7 @@ export interface UploadJobData {
   reprocessOf?: string | undefined;
 }
 
-/** What a finished job returns (BullMQ keeps it in Redis; files live in the object store). */
+/** What a finished upload gave, in memory: the worker's hooks see the whole report. */
 export type UploadJobResult =
   | {
       outcome: 'sanitised';
@@ -55,3 +70,116 @@ export const uploadKeys = (uploadId: string) => ({
   report: `sanitised/${uploadId}/report.json`,
   preview: `review/${uploadId}/preview.jpg`,
 });
+
+/**
+ * The job as BullMQ keeps it in Redis (and Bull Board shows it): ids, sizes, counts and codes only.
+ * The adapter that claimed the upload stands for where it came from.
+ */
+export interface QueuedJob {
+  uploadId: string;
+  originalKey: string;
+  sha256: string;
+  bytes: number;
+  declaredType?: string | undefined;
+  route: { cms: string; method: string; receivedAt: string };
+  holdReason?: string | undefined;
+  policyOverride?: FacePolicy | undefined;
+  reprocessOf?: string | undefined;
+}
+
+/** Counts and codes from the report; the report itself is in the private object store. */
+export interface ResultSummary {
+  format: string;
+  width: number;
+  height: number;
+  metadataRemoved: FindingKind[];
+  faces: Partial<Record<FaceAction, number>>;
+  totalMs: number;
+}
+
+/** The job's result as BullMQ keeps it in Redis: no metadata values, no file names but Veil's own. */
+export type QueuedResult =
+  | { outcome: 'sanitised'; uploadId: string; sanitisedKey: string; filename: string; contentType: string; bytes: number; summary: ResultSummary }
+  | { outcome: 'held'; uploadId: string; reasons: string[]; previewKey: string; summary: ResultSummary }
+  | { outcome: 'refused'; uploadId: string; error: { code: string; message: string } };
+
+export function toQueuedJob(data: UploadJobData): QueuedJob {
+  return {
+    uploadId: data.uploadId,
+    originalKey: data.originalKey,
+    sha256: data.sha256,
+    bytes: data.bytes,
+    declaredType: data.declaredType,
+    route: { cms: data.origin.cms, method: data.origin.method, receivedAt: data.origin.receivedAt },
+    holdReason: data.holdReason,
+    policyOverride: data.policyOverride,
+    reprocessOf: data.reprocessOf,
+  };
+}
+
+export function summarise(report: SanitiseReport): ResultSummary {
+  const faces: Partial<Record<FaceAction, number>> = {};
+  for (const face of report.faces?.faces ?? []) faces[face.action] = (faces[face.action] ?? 0) + 1;
+  return {
+    format: report.input.format,
+    width: report.input.width,
+    height: report.input.height,
+    metadataRemoved: [...new Set(report.removed.map((f) => f.kind))],
+    faces,
+    totalMs: report.timings.totalMs,
+  };
+}
+
+export function toQueuedResult(result: UploadJobResult): QueuedResult {
+  switch (result.outcome) {
+    case 'sanitised':
+    case 'held': {
+      const { report, ...rest } = result;
+      return { ...rest, summary: summarise(report) };
+    }
+    case 'refused':
+      return result;
+  }
+}
+
+/**
+ * The private details of an upload, kept as metadata of its original in the object store (and
+ * deleted with it): the worker's hooks need them for the review queue and the audit trail.
+ */
+const DETAIL_FIELDS = { originalName: 'original-name', path: 'upload-path', clientIp: 'client-ip', user: 'uploader' } as const;
+/** Encoded bytes per field, so all of them fit S3's 2 KiB of metadata. */
+const DETAIL_MAX = { originalName: 600, path: 600, clientIp: 120, user: 300 } as const;
+
+export function privateDetailsMetadata(data: UploadJobData): Record<string, string> {
+  const values = { originalName: data.originalName, path: data.origin.path, clientIp: data.origin.clientIp, user: data.origin.user };
+  const out: Record<string, string> = {};
+  for (const field of Object.keys(DETAIL_FIELDS) as (keyof typeof DETAIL_FIELDS)[]) {
+    const value = values[field];
+    if (value) out[DETAIL_FIELDS[field]] = capEncoded(value, DETAIL_MAX[field]);
+  }
+  return out;
+}
+
+/** The in-memory upload again, from the queued job and its original's metadata. */
+export function fromQueuedJob(job: QueuedJob, metadata: Record<string, string>): UploadJobData {
+  const get = (field: keyof typeof DETAIL_FIELDS): string | undefined => metadata[DETAIL_FIELDS[field]] || undefined;
+  return {
+    uploadId: job.uploadId,
+    originalKey: job.originalKey,
+    sha256: job.sha256,
+    bytes: job.bytes,
+    originalName: get('originalName'),
+    declaredType: job.declaredType,
+    origin: { cms: job.route.cms, method: job.route.method, path: get('path') ?? '', clientIp: get('clientIp'), user: get('user'), receivedAt: job.route.receivedAt },
+    holdReason: job.holdReason,
+    policyOverride: job.policyOverride,
+    reprocessOf: job.reprocessOf,
+  };
+}
+
+/** Cut on whole characters until the percent-encoded form (how stores keep metadata) fits. */
+function capEncoded(value: string, maxEncoded: number): string {
+  const chars = Array.from(value);
+  while (chars.length > 0 && encodeURIComponent(chars.join('')).length > maxEncoded) chars.pop();
+  return chars.join('');
+}

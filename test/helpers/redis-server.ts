@@ -59,7 +59,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     throw new Error(`redis-server on port ${port} did not start`);
   };
   const stop = async () => {
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child!.once('exit', r));
     child.kill('SIGKILL');
     await exited;

@@ -144,7 +144,10 @@ function toWebResponse(incoming: http.IncomingMessage, method: string, abortUpst
   }
   const status = incoming.statusCode ?? 502;
   const noBody = method === 'HEAD' || NULL_BODY_STATUSES.has(status);
-  if (noBody) incoming.resume();
+  if (noBody) {
+    incoming.on('error', () => {});
+    incoming.resume();
+  }
   return new Response(noBody ? null : nodeToWebStream(incoming, abortUpstream), {
     status,
     statusText: incoming.statusMessage ?? '',
@@ -152,39 +155,55 @@ function toWebResponse(incoming: http.IncomingMessage, method: string, abortUpst
   });
 }
 
-/** Chunks are handed on as they arrive; reading pauses while the client is slower than the CMS. */
+/**
+ * Chunks are handed on as they arrive; reading pauses while the client is slower than the CMS.
+ * The visitor may leave at any moment, even between the CMS's last chunk and its end (Node
+ * still emits 'end' after a destroy then), so the stream is settled once and every controller
+ * call is guarded: a late event must never throw from an event handler, which would end the process.
+ */
 function nodeToWebStream(incoming: http.IncomingMessage, abortUpstream: () => void): ReadableStream<Uint8Array> {
-  let finished = false;
+  let settled = false;
+  let ended = false;
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
+        const settle = (how: () => void): void => {
+          if (settled) return;
+          settled = true;
+          try {
+            how();
+          } catch {
+            // The reader went away in the meantime: nothing is left to tell.
+          }
+        };
         incoming.on('data', (chunk: Buffer) => {
-          if (finished) return;
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          if (settled) return;
+          try {
+            controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+          } catch {
+            settled = true;
+            incoming.destroy();
+            return;
+          }
           if ((controller.desiredSize ?? 0) <= 0) incoming.pause();
         });
         incoming.once('end', () => {
-          finished = true;
-          controller.close();
+          ended = true;
+          settle(() => controller.close());
         });
-        incoming.once('error', (err) => {
-          if (finished) return;
-          finished = true;
-          controller.error(err);
-        });
-        incoming.once('close', () => {
-          if (finished) return;
-          finished = true;
-          controller.error(new Error("The website's server closed the connection mid-answer."));
-        });
+        // `on`, not `once`: a second error with no listener would be thrown.
+        incoming.on('error', (err) => settle(() => controller.error(err)));
+        incoming.once('close', () => settle(() => controller.error(new Error("The website's server closed the connection mid-answer."))));
       },
       pull() {
-        incoming.resume();
+        if (!settled) incoming.resume();
       },
       cancel() {
-        finished = true;
+        const wasEnded = ended;
+        settled = true;
         incoming.destroy();
-        abortUpstream();
+        // Once the answer ended, its connection went back to the keep-alive pool: leave it be.
+        if (!wasEnded) abortUpstream();
       },
     },
     { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },

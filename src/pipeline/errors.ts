@@ -34,6 +34,10 @@ export const ERROR_CODES = {
    * connect or answering with an error; on the service, unable to check the call (replay store down).
    */
   INGEST_UNAVAILABLE: 503,
+  /** A reviewer's face boxes were not usable: outside the photo, too small, too many, not numbers. */
+  INVALID_BOXES: 400,
+  /** A redaction other than blur, pixelate or solid was asked for. */
+  INVALID_REDACTION: 400,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -31,6 +31,11 @@ export interface UploadJobData {
   policyOverride?: FacePolicy | undefined;
   /** Set when a reviewer's decision re-runs the pipeline on held item `reprocessOf`. */
   reprocessOf?: string | undefined;
+  /**
+   * Store key of a reviewer's redaction plan (src/pipeline/reviewer-boxes.ts): their boxes and
+   * redaction replace the detector's. A key, because box positions stay out of Redis.
+   */
+  redactionKey?: string | undefined;
 }
 
 /** What a finished job returns (BullMQ keeps it in Redis; files live in the object store). */

@@ -123,6 +123,13 @@ function previewSection(ctx: PageContext, item: ReviewItem, messages: DetailMess
       ? html`<form method="post" action="${boxesAction}">${csrf}<input type="hidden" name="op" value="remove"><input type="hidden" name="box" value="${i + 1}"><button class="reject" type="submit">Remove box ${i + 1}</button></form>`
       : ''}</li>`)}</ol>`}
   ${editable ? addForm(boxesAction, csrf, size, messages.typed) : ''}
+  <h3 id="h-faces">What the detector found (${facesSummary(item)})</h3>
+  ${item.faces.length === 0
+    ? html`<p>${item.report.faces === null ? 'Faces were not looked for.' : 'No faces were found.'}</p>`
+    : html`<div class="table-wrap"><table aria-labelledby="h-faces">
+    <thead><tr><th scope="col">Face</th><th scope="col">Height when published</th><th scope="col">Detector confidence</th><th scope="col">What Veil would do</th></tr></thead>
+    <tbody>${item.faces.map((face, i) => html`<tr><td>${i + 1}</td><td>${face.heightPx} px</td><td>${Math.round(face.score * 100)}%</td><td>${FACE_WORDS[face.action]}</td></tr>`)}</tbody>
+  </table></div>`}
 </section>`;
 }
 

@@ -6,7 +6,7 @@ import type { SanitiseReport } from '../pipeline/sanitise.js';
 import type { RedactionMode } from '../pipeline/types.js';
 import { MAX_BOXES, currentBoxes, currentRedaction, diffBoxes, originalSize, sizeOf, validateBoxes, type Box } from './boxes.js';
 import { purgeDueRejections, purgeItemFiles } from './expiry.js';
-import { REDACTION_WORDS, STATUS_WORDS, itemKeys, type Actor, type Decision, type HistoryEntry, type ReviewItem } from './item.js';
+import { HISTORY_WORDS, REDACTION_WORDS, STATUS_WORDS, itemKeys, type Actor, type Decision, type HistoryEntry, type ReviewItem } from './item.js';
 import { formatTime } from './pages/html.js';
 import { noPublisher, type Publisher } from './publisher.js';
 import type { ReviewStore } from './review-store.js';
@@ -218,7 +218,7 @@ export class ReviewActions {
         purgeAt: undoUntil,
         history: [
           ...item.history,
-          { at, action: 'reject' as const, actor: actor.name, role: actor.role, reason, bulkId: options.bulkId, note: `The original will be deleted ${formatTime(undoUntil)} unless the rejection is undone.` },
+          { at, action: 'reject' as const, actor: actor.name, role: actor.role, reason, bulkId: options.bulkId, note: `The original will be deleted on ${formatTime(undoUntil)} unless the rejection is undone.` },
         ],
       };
     });
@@ -284,7 +284,7 @@ export class ReviewActions {
         approved: undefined,
         delivery: undefined,
         purgeAt: undefined,
-        history: [...item.history, { at, action: 'undo' as const, actor: actor.name, role: actor.role, reason, note: [`Undid "${decision.action}"`, ...notes].join('; ') }],
+        history: [...item.history, { at, action: 'undo' as const, actor: actor.name, role: actor.role, reason, note: [`Undid: ${HISTORY_WORDS[decision.action].toLowerCase()}`, ...notes].join('; ') }],
       };
     });
     this.cancelPurge(id);

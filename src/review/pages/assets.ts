@@ -60,9 +60,9 @@ label { font-weight: 600; display: block; margin-bottom: .25rem; }
 .preview { margin-bottom: 1.5rem; }
 .caveat { border-left: 5px solid var(--warn); background: #fff7e6; padding: .5rem .75rem; border-radius: 4px; }
 /* The photo fills the page's width (a tablet's, in either orientation); a tall photo stops at
-   80% of the screen's height so there is always page left to scroll with. */
+   90% of the screen's height so there is always some page left to scroll with. */
 .editor { position: relative; display: inline-block; max-width: 100%; line-height: 0; }
-.editor img { display: block; width: auto; height: auto; max-width: 100%; max-height: 80vh; }
+.editor img { display: block; width: auto; height: auto; max-width: 100%; max-height: 90vh; }
 .editor svg.boxes { position: absolute; inset: 0; width: 100%; height: 100%; overflow: visible; }
 .editor svg.drawable { cursor: crosshair; touch-action: pinch-zoom; }
 .boxes .box rect { fill: none; stroke: #fff; stroke-width: 3; }

@@ -17,7 +17,7 @@ const REPROCESS_TIMEOUT_MS = 120_000;
  * and an approved original uploaded again passes with the reviewer's decision.
  */
 export const veilExtensions: ExtensionFactory = async ({ config, role, store, queue, logger, sanitise }) => {
-  const reprocess: Reprocess = async (item, policy) => {
+  const reprocess: Reprocess = async (item, policy, redactionKey) => {
     const uploadId = `${item.id}-${policy}-${randomBytes(3).toString('hex')}`;
     const result = await queue.submit(
       {
@@ -30,6 +30,7 @@ export const veilExtensions: ExtensionFactory = async ({ config, role, store, qu
         origin: { ...item.uploader, receivedAt: new Date().toISOString() },
         policyOverride: policy,
         reprocessOf: item.id,
+        redactionKey,
       },
       REPROCESS_TIMEOUT_MS,
     );

@@ -37,7 +37,7 @@ export interface ServerExtensions {
   /** Told about uploads the proxy refused before a worker saw them (queue or store down, timeout). */
   onProxyRefusal?: (job: UploadJobData, result: UploadJobResult) => void;
   /** A reviewer's earlier decision for a re-uploaded original. */
-  priorDecision?: (sha256: string) => Promise<{ policy: 'allow' | 'blur' } | null>;
+  priorDecision?: (sha256: string) => Promise<{ policy: 'allow' | 'blur'; redactionKey?: string | undefined } | null>;
   /** Admin routes for /_veil (review, audit, login); they keep their own Env type. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   admin?: Hono<any>;

@@ -77,7 +77,7 @@ describe('admin pages', () => {
     }
     const queue = await (await client.get('/_veil/review')).text();
     // Checkboxes sit inside their label, so the whole label is the touch target.
-    expect(queue).toMatch(new RegExp(`<label class="select"><input type="checkbox" name="ids" value="${plainId}"> Select photo ${plainId}</label>`));
+    expect(queue).toMatch(new RegExp(`<label class="select"><input type="checkbox" name="ids" value="${plainId}"> Select this photo<span class="visually-hidden"> \\(${plainId}\\)</span></label>`));
     expect(queue).toContain(`<form method="post" action="/_veil/review/bulk"`);
   });
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { veilExtensions } from '../src/extensions.js';
 import { detectFaces } from '../src/pipeline/faces.js';
 import { DEMO_PHOTO } from './helpers/fixtures.js';
+import { detailSurviving, grayOf, regionMean, regionVariance } from './helpers/review-regions.js';
 import { send } from './helpers/http.js';
 import { deleteRedisPrefix } from './helpers/redis-server.js';
 import { startStubUpstream, type StubUpstream } from './helpers/stub-upstream.js';
@@ -104,6 +105,55 @@ describe('held photos under FACE_POLICY=hold', () => {
     const metrics = await send(veil.port, { path: '/_veil/metrics', headers: [['Authorization', `Bearer ${TOKEN}`]] });
     expect(metrics.status).toBe(200);
     expect(metrics.body.toString()).toMatch(/veil_uploads_total/);
+  });
+
+  it('approve-redacted with edited boxes goes through the queue and the worker: the added box is hidden, the removed one is not', async () => {
+    // sample1 at 1200 px across: a different original, so it is held rather than passed with the decision above.
+    const smaller = await sharp(photo).resize(1200).jpeg({ quality: 92 }).toBuffer();
+    const upload = await send(veil.port, {
+      method: 'POST',
+      path: '/wp-json/wp/v2/media',
+      headers: [['Host', 'school.example'], ['Content-Type', 'image/jpeg'], ['Content-Disposition', 'attachment; filename="c.jpg"'], ['Content-Length', String(smaller.length)]],
+      body: smaller,
+    });
+    const id = /Reference: (\S+)\./.exec(JSON.parse(upload.body.toString()).message)![1]!;
+    const listed = JSON.parse((await api(`/review/${id}`)).body.toString()).redactionBoxes;
+    expect(listed).toMatchObject({ imageWidth: 1200, imageHeight: 800 });
+    expect(listed.boxes).toHaveLength(3);
+    const added: [number, number, number, number] = [150, 590, 150, 150]; // the tartan skirt, standing for a missed face
+    const removed = listed.boxes[2] as [number, number, number, number];
+    const bad = await api(`/review/${id}/approve-redacted`, 'POST', { boxes: [[1100, 700, 200, 200]] });
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body.toString()).error.code).toBe('INVALID_BOXES');
+
+    const decided = await api(`/review/${id}/approve-redacted`, 'POST', { boxes: [listed.boxes[0], listed.boxes[1], added], redaction: 'solid', reason: 'one missed face' });
+    expect(decided.status).toBe(200);
+    expect(JSON.parse(decided.body.toString()).approved).toMatchObject({ facesRedacted: 3, redaction: 'solid' });
+    const approved = await grayOf((await api(`/review/${id}/approved`)).body);
+    const original = await grayOf(smaller);
+    expect(approved.width).toBe(1200); // already under MAX_EDGE: same pixels as the original
+    expect(Math.abs(regionMean(approved, added, 1200) - 128)).toBeLessThan(3);
+    expect(regionVariance(approved, added, 1200)).toBeLessThan(4);
+    expect(regionVariance(original, added, 1200)).toBeGreaterThan(100);
+    expect(detailSurviving(original, approved, removed, 1200)).toBeGreaterThan(0.9);
+
+    const audit = JSON.parse((await api('/audit?format=json&type=review')).body.toString()).records as Array<{ action: string; itemId: string; boxes?: unknown }>;
+    const mine = audit.filter((r) => r.itemId === id);
+    expect(mine.map((r) => r.action)).toEqual(['edit-boxes', 'approve-redacted']);
+    expect(mine[0]!.boxes).toEqual({ added: 1, removed: 1, total: 3, addedSizes: ['150×150'], removedSizes: [`${removed[2]}×${removed[3]}`] });
+
+    // The same original uploaded again passes with the reviewer's boxes, not the detector's.
+    cms.requests.length = 0;
+    const again = await send(veil.port, {
+      method: 'POST',
+      path: '/wp-json/wp/v2/media',
+      headers: [['Host', 'school.example'], ['Content-Type', 'image/jpeg'], ['Content-Disposition', 'attachment; filename="c.jpg"'], ['Content-Length', String(smaller.length)]],
+      body: smaller,
+    });
+    expect(again.status).toBe(200);
+    const published = await grayOf(cms.requests[0]!.body);
+    expect(Math.abs(regionMean(published, added, 1200) - 128)).toBeLessThan(3);
+    expect(detailSurviving(original, published, removed, 1200)).toBeGreaterThan(0.9);
   });
 
   it('a restart loses no held item', async () => {

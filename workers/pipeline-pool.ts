@@ -5,6 +5,7 @@ import { VeilError, type ErrorCode } from '../src/pipeline/errors.js';
 import type { FaceSettings } from '../src/pipeline/face-options.js';
 import type { Limits } from '../src/pipeline/limits.js';
 import type { SanitiseResult } from '../src/pipeline/sanitise.js';
+import type { RedactionPlan } from '../src/pipeline/reviewer-boxes.js';
 import type { FacePolicy } from '../src/pipeline/types.js';
 
 /** Everything the pipeline needs, as plain data (it crosses into worker threads). */
@@ -21,6 +22,8 @@ export interface PipelineTask {
   originalName?: string | undefined;
   holdReason?: string | undefined;
   policyOverride?: FacePolicy | undefined;
+  /** A reviewer's boxes and redaction, used instead of the detector's. */
+  plan?: RedactionPlan | undefined;
 }
 
 export type ThreadReply =

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { toVeilError } from '../src/pipeline/errors.js';
 import { faceOptions } from '../src/pipeline/face-options.js';
+import { withReviewerBoxes } from '../src/pipeline/reviewer-boxes.js';
 import { sanitiseImage } from '../src/pipeline/sanitise.js';
 import type { PipelineSettings, PipelineTask, ThreadReply } from './pipeline-pool.js';
 
@@ -20,7 +21,7 @@ parentPort!.on('message', async (task: PipelineTask) => {
     const result = await sanitiseImage(task.bytes, {
       maxEdge: settings.maxEdge,
       limits: settings.limits,
-      faces: faceOptions(faces),
+      faces: task.plan ? withReviewerBoxes(faceOptions(faces), task.plan) : faceOptions(faces),
       originalName: task.originalName,
       keepFilename: settings.keepFilenames,
       holdReason: task.holdReason,

@@ -1,5 +1,6 @@
 import { Worker, type Job } from 'bullmq';
-import { toVeilError } from '../src/pipeline/errors.js';
+import { VeilError, toVeilError } from '../src/pipeline/errors.js';
+import { parseRedactionPlan, type RedactionPlan } from '../src/pipeline/reviewer-boxes.js';
 import { fromQueuedJob, STALLS, toQueuedResult, UPLOAD_QUEUE, uploadKeys, type QueuedJob, type QueuedResult, type UploadJobData, type UploadJobResult } from '../src/queue/jobs.js';
 import { createRedis } from '../src/queue/redis.js';
 import type { ObjectStore } from '../src/storage/object-store.js';
@@ -45,7 +46,9 @@ export function startUploadWorker(options: UploadWorkerOptions): RunningWorker {
     const upload: UploadJobData = fromQueuedJob(job.data, original.metadata);
     let result: UploadJobResult;
     try {
+      const plan = job.data.redactionKey ? await readPlan(store, job.data.redactionKey) : undefined;
       const outcome = await pool.run({
+        plan,
         bytes: original.bytes,
         originalName: upload.originalName,
         holdReason: upload.holdReason,
@@ -92,4 +95,17 @@ export function startUploadWorker(options: UploadWorkerOptions): RunningWorker {
       connection.disconnect();
     },
   };
+}
+
+/** A reviewer's plan that cannot be read fails the upload: publishing without it could show a face they boxed. */
+async function readPlan(store: ObjectStore, key: string): Promise<RedactionPlan> {
+  const object = await store.get(key);
+  if (!object) throw new VeilError('NOT_FOUND', "The reviewer's face boxes for this photo are missing from storage; it was not published.");
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(object.bytes).toString('utf8'));
+  } catch {
+    value = null;
+  }
+  return parseRedactionPlan(value);
 }

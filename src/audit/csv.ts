@@ -62,7 +62,8 @@ function rowOf(record: AuditRecord): Partial<Record<Column, string | number | un
       return {
         ...common,
         reference: record.itemId,
-        outcome: record.undid ? `${record.action} ${record.undid}` : record.action,
+        outcome: [record.undid ? `${record.action} ${record.undid}` : record.action, boxesSummary(record)].filter(Boolean).join(': '),
+        faces_redacted: record.action === 'approve-redacted' ? record.boxes?.total : undefined,
         by: record.actor,
         role: record.role,
         reason: record.reason,
@@ -78,6 +79,18 @@ function rowOf(record: AuditRecord): Partial<Record<Column, string | number | un
     case 'login':
       return { ...common, outcome: record.outcome, by: record.user, client_ip: record.clientIp };
   }
+}
+
+/** "added 1 (60×80), removed 1 (40×52), 3 boxes, pixelate": counts and sizes only. */
+function boxesSummary(record: Extract<AuditRecord, { type: 'review' }>): string | undefined {
+  const b = record.boxes;
+  if (!b) return record.redaction;
+  const parts = [];
+  if (b.added > 0) parts.push(`added ${b.added} (${b.addedSizes.join(' ')})`);
+  if (b.removed > 0) parts.push(`removed ${b.removed} (${b.removedSizes.join(' ')})`);
+  parts.push(`${b.total} boxes`);
+  if (record.redaction) parts.push(record.redaction);
+  return parts.join(', ');
 }
 
 export function csvField(value: string | number | undefined): string {

@@ -36,7 +36,7 @@ export interface UploadAuditRecord extends RecordBase {
   bytes: number;
 }
 
-export type ReviewAuditAction = 'approve' | 'approve-redacted' | 'reject' | 'undo' | 'expire' | 'publish';
+export type ReviewAuditAction = 'approve' | 'approve-redacted' | 'reject' | 'undo' | 'expire' | 'publish' | 'edit-boxes';
 
 export interface ReviewAuditRecord extends RecordBase {
   type: 'review';
@@ -51,6 +51,13 @@ export interface ReviewAuditRecord extends RecordBase {
   undid?: string | undefined;
   /** Where the approved photo went (CMS media id and URL), or why it did not. */
   delivery?: { mediaId?: string; url?: string; error?: string } | undefined;
+  /**
+   * A reviewer's change to the face boxes (edit-boxes), or the boxes an approval hid
+   * (approve-redacted): counts and sizes in pixels ("60×80"), never where they are nor any pixel.
+   */
+  boxes?: { added: number; removed: number; total: number; addedSizes: string[]; removedSizes: string[] } | undefined;
+  /** How the faces were hidden: blur, pixelate or solid. */
+  redaction?: 'blur' | 'pixelate' | 'solid' | undefined;
 }
 
 export type DeletedKind = 'original' | 'preview' | 'approved' | 'cms-media' | 'item' | 'sanitised';

@@ -26,7 +26,7 @@ export interface IngestOptions {
   /** Read each sanitised upload's whole report from the store for onResult (the demo site shows it). */
   readReports?: boolean;
   /** A reviewer's earlier decision for an original with this SHA-256 (a re-upload), if any. */
-  priorDecision?: (sha256: string) => Promise<{ policy: 'allow' | 'blur' } | null>;
+  priorDecision?: (sha256: string) => Promise<{ policy: 'allow' | 'blur'; redactionKey?: string | undefined } | null>;
 }
 
 /** Readable and sortable, so a safeguarding lead can quote it: `20261126-104512-3f9a2c1b`. */
@@ -62,6 +62,7 @@ export function createIngest(options: IngestOptions): SanitiseUpload {
       if (decision) {
         // The same original was approved before: publish it as the reviewer decided, without a second hold.
         data.policyOverride = decision.policy;
+        data.redactionKey = decision.redactionKey;
         data.holdReason = undefined;
       }
       await store.put(keys.original, file.bytes, {

@@ -100,7 +100,7 @@ export async function decodeForPublishing(bytes: Uint8Array, header: ImageHeader
 }
 
 /** Width and height once the EXIF orientation is applied. */
-export function uprightSize(header: ImageHeader): { width: number; height: number } {
+export function uprightSize(header: Pick<ImageHeader, 'format' | 'frames' | 'orientation' | 'width' | 'height'>): { width: number; height: number } {
   const swap = header.format !== 'heic' && header.format !== 'avif' && header.frames === 1 && header.orientation >= 5;
   return swap ? { width: header.height, height: header.width } : { width: header.width, height: header.height };
 }

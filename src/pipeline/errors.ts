@@ -38,6 +38,10 @@ export const ERROR_CODES = {
   HIDDEN_PICTURE: 415,
   /** A document, archive or video that holds pictures or a location, which Veil cannot yet sanitise. */
   CONTAINS_PICTURES: 415,
+  /** A reviewer's face boxes were not usable: outside the photo, too small, too many, not numbers. */
+  INVALID_BOXES: 400,
+  /** A redaction other than blur, pixelate or solid was asked for. */
+  INVALID_REDACTION: 400,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -46,6 +46,11 @@ export interface UploadJobData {
   policyOverride?: FacePolicy | undefined;
   /** Set when a reviewer's decision re-runs the pipeline on held item `reprocessOf`. */
   reprocessOf?: string | undefined;
+  /**
+   * Store key of a reviewer's redaction plan (src/pipeline/reviewer-boxes.ts): their boxes and
+   * redaction replace the detector's. A key, because box positions stay out of Redis.
+   */
+  redactionKey?: string | undefined;
 }
 
 /** What a finished upload gave, in memory: the worker's hooks see the whole report. */
@@ -85,6 +90,8 @@ export interface QueuedJob {
   holdReason?: string | undefined;
   policyOverride?: FacePolicy | undefined;
   reprocessOf?: string | undefined;
+  /** Store key of a reviewer's redaction plan (box positions stay in the store, not in Redis). */
+  redactionKey?: string | undefined;
 }
 
 /** Counts and codes from the report; the report itself is in the private object store. */
@@ -114,6 +121,7 @@ export function toQueuedJob(data: UploadJobData): QueuedJob {
     holdReason: data.holdReason,
     policyOverride: data.policyOverride,
     reprocessOf: data.reprocessOf,
+    redactionKey: data.redactionKey,
   };
 }
 
@@ -174,6 +182,7 @@ export function fromQueuedJob(job: QueuedJob, metadata: Record<string, string>):
     holdReason: job.holdReason,
     policyOverride: job.policyOverride,
     reprocessOf: job.reprocessOf,
+    redactionKey: job.redactionKey,
   };
 }
 

@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { AuditLog } from '../audit/audit-log.js';
 import { VeilError, toVeilError } from '../pipeline/errors.js';
+import type { RedactionPlan } from '../pipeline/reviewer-boxes.js';
 import type { SanitiseReport } from '../pipeline/sanitise.js';
+import type { RedactionMode } from '../pipeline/types.js';
+import { MAX_BOXES, currentBoxes, currentRedaction, diffBoxes, originalSize, sizeOf, validateBoxes, type Box } from './boxes.js';
 import { purgeDueRejections, purgeItemFiles } from './expiry.js';
-import { STATUS_WORDS, itemKeys, type Actor, type Decision, type HistoryEntry, type ReviewItem } from './item.js';
+import { HISTORY_WORDS, REDACTION_WORDS, STATUS_WORDS, itemKeys, type Actor, type Decision, type HistoryEntry, type ReviewItem } from './item.js';
+import { formatTime } from './pages/html.js';
 import { noPublisher, type Publisher } from './publisher.js';
 import type { ReviewStore } from './review-store.js';
 
@@ -20,9 +24,10 @@ export interface ReprocessedPhoto {
 /**
  * Runs the pipeline again on the item's original with the reviewer's policy: 'allow' keeps faces
  * (metadata is still stripped, the photo still downscaled), 'blur' redacts them. It must not pass
- * the item's hold reason, or the photo would be held again.
+ * the item's hold reason, or the photo would be held again. With 'blur', `redactionKey` names the
+ * reviewer's plan in the store (src/pipeline/reviewer-boxes.ts): its boxes replace the detector's.
  */
-export type Reprocess = (item: ReviewItem, policy: ReprocessPolicy) => Promise<ReprocessedPhoto>;
+export type Reprocess = (item: ReviewItem, policy: ReprocessPolicy, redactionKey?: string) => Promise<ReprocessedPhoto>;
 
 export interface ReviewActionsOptions {
   items: ReviewStore;
@@ -39,6 +44,20 @@ export interface DecideOptions {
   reason?: string | undefined;
   bulkId?: string | undefined;
 }
+
+/**
+ * A change to the boxes of one photo: a whole new list (`boxes`, as the API takes it), or boxes
+ * added and removed (by their number in the current list, from 1, as the page shows them), and
+ * the redaction. Boxes are in pixels of the upright original.
+ */
+export interface BoxEditRequest {
+  boxes?: unknown;
+  add?: unknown;
+  remove?: readonly number[] | undefined;
+  redaction?: RedactionMode | undefined;
+}
+
+type BoxAudit = NonNullable<import('../audit/records.js').ReviewAuditRecord['boxes']>;
 
 export interface BulkResult {
   bulkId: string;
@@ -78,18 +97,49 @@ export class ReviewActions {
     this.log = options.log ?? (() => {});
   }
 
-  decide(id: string, decision: Decision, actor: Actor, options: DecideOptions = {}): Promise<ReviewItem> {
+  decide(id: string, decision: Decision, actor: Actor, options: DecideOptions & { edit?: BoxEditRequest | undefined } = {}): Promise<ReviewItem> {
     return decision === 'reject' ? this.reject(id, actor, options) : this.approve(id, actor, { ...options, redacted: decision === 'approve-redacted' });
   }
 
-  /** Publishes the photo as sanitised (redacted: false, faces kept) or with faces blurred. */
-  async approve(id: string, actor: Actor, options: DecideOptions & { redacted: boolean }): Promise<ReviewItem> {
+  /**
+   * Saves a reviewer's change to the face boxes or the redaction of a waiting photo, in the item
+   * and the audit log (counts and sizes only).
+   */
+  async editBoxes(id: string, actor: Actor, edit: BoxEditRequest): Promise<ReviewItem> {
+    let audit: { boxes: BoxAudit; redaction: RedactionMode; at: string } | undefined;
+    const edited = await this.items.update(id, (item) => {
+      assertPending(item);
+      const result = applyBoxEdit(item, edit, actor, this.clock().toISOString());
+      if (!result.changed) return item;
+      audit = result.audit;
+      return result.item;
+    });
+    if (audit) await this.audit.append({ type: 'review', at: audit.at, action: 'edit-boxes', itemId: id, actor: actor.name, role: actor.role, boxes: audit.boxes, redaction: audit.redaction });
+    return edited;
+  }
+
+  /**
+   * Publishes the photo as sanitised (redacted: false, faces kept) or with the boxed faces hidden:
+   * exactly the boxes the reviewer saw (after `edit`, if given), with the redaction they chose.
+   */
+  async approve(id: string, actor: Actor, options: DecideOptions & { redacted: boolean; edit?: BoxEditRequest | undefined }): Promise<ReviewItem> {
     const action = options.redacted ? 'approve-redacted' : 'approve';
     const reason = cleanReason(options.reason);
-    const decided = await this.items.update(id, async (item) => {
-      assertPending(item);
-      if (item.originalDeletedAt) throw new VeilError('CONFLICT', `The original of ${id} has been deleted, so it cannot be approved.`);
-      const photo = await this.reprocess(item, options.redacted ? 'blur' : 'allow');
+    let editAudit: { boxes: BoxAudit; redaction: RedactionMode; at: string } | undefined;
+    let hidden: { boxes: BoxAudit; redaction: RedactionMode; redactionKey: string } | undefined;
+    const decided = await this.items.update(id, async (current) => {
+      assertPending(current);
+      if (current.originalDeletedAt) throw new VeilError('CONFLICT', `The original of ${id} has been deleted, so it cannot be approved.`);
+      let item = current;
+      if (options.redacted && options.edit) {
+        const result = applyBoxEdit(item, options.edit, actor, this.clock().toISOString());
+        if (result.changed) {
+          item = result.item;
+          editAudit = result.audit;
+        }
+      }
+      if (options.redacted) hidden = await this.writePlan(item);
+      const photo = await this.reprocess(item, options.redacted ? 'blur' : 'allow', hidden?.redactionKey);
       const extension = EXTENSIONS[photo.contentType] ?? 'bin';
       const key = itemKeys(id).approved(extension);
       await this.items.store.put(key, photo.bytes, { contentType: photo.contentType });
@@ -108,6 +158,7 @@ export class ReviewActions {
           contentType: photo.contentType,
           bytes: photo.bytes.length,
           facesRedacted: photo.report.faces?.redacted ?? 0,
+          redaction: hidden?.redaction,
         },
         delivery,
         history: [...item.history, entry],
@@ -118,9 +169,13 @@ export class ReviewActions {
       itemId: decided.id,
       decision: action,
       policy: options.redacted ? 'blur' : 'allow',
+      redactionKey: hidden?.redactionKey,
       decidedAt: decided.decision!.at,
       actor: actor.name,
     });
+    if (editAudit) {
+      await this.audit.append({ type: 'review', at: editAudit.at, action: 'edit-boxes', itemId: id, actor: actor.name, role: actor.role, boxes: editAudit.boxes, redaction: editAudit.redaction });
+    }
     await this.audit.append({
       type: 'review',
       at: decided.decision!.at,
@@ -131,8 +186,21 @@ export class ReviewActions {
       reason,
       bulkId: options.bulkId,
       delivery: decided.delivery ? { mediaId: decided.delivery.mediaId, url: decided.delivery.url, error: decided.delivery.error } : undefined,
+      boxes: hidden?.boxes,
+      redaction: hidden?.redaction,
     });
     return decided;
+  }
+
+  /** The reviewer's boxes as the worker reads them; kept with the item, so a re-upload hides the same faces. */
+  private async writePlan(item: ReviewItem): Promise<{ boxes: BoxAudit; redaction: RedactionMode; redactionKey: string }> {
+    const size = originalSize(item);
+    const boxes = currentBoxes(item);
+    const redaction = currentRedaction(item);
+    const plan: RedactionPlan = { version: 1, width: size.width, height: size.height, boxes, redaction, detect: item.report.faces === null };
+    const redactionKey = itemKeys(item.id).redaction;
+    await this.items.store.put(redactionKey, Buffer.from(JSON.stringify(plan)), { contentType: 'application/json' });
+    return { boxes: { added: 0, removed: 0, total: boxes.length, addedSizes: [], removedSizes: [] }, redaction, redactionKey };
   }
 
   /** Marks the item rejected; its original and preview are deleted when the undo window ends. */
@@ -150,7 +218,7 @@ export class ReviewActions {
         purgeAt: undoUntil,
         history: [
           ...item.history,
-          { at, action: 'reject' as const, actor: actor.name, role: actor.role, reason, bulkId: options.bulkId, note: `The original will be deleted at ${undoUntil} unless the rejection is undone.` },
+          { at, action: 'reject' as const, actor: actor.name, role: actor.role, reason, bulkId: options.bulkId, note: `The original will be deleted on ${formatTime(undoUntil)} unless the rejection is undone.` },
         ],
       };
     });
@@ -192,7 +260,7 @@ export class ReviewActions {
         throw new VeilError('CONFLICT', `There is no decision on ${id} that can be undone (${STATUS_WORDS[item.status]}).`);
       }
       if (!decision.undoUntil || new Date(decision.undoUntil) <= now) {
-        throw new VeilError('CONFLICT', `The decision on ${id} can no longer be undone: the undo window ended at ${decision.undoUntil ?? decision.at}.`);
+        throw new VeilError('CONFLICT', `The decision on ${id} can no longer be undone: the undo window ended ${formatTime(decision.undoUntil ?? decision.at)}.`);
       }
       if (item.originalDeletedAt) throw new VeilError('CONFLICT', `The original of ${id} has already been deleted, so the rejection cannot be undone.`);
       undid = decision.action;
@@ -216,7 +284,7 @@ export class ReviewActions {
         approved: undefined,
         delivery: undefined,
         purgeAt: undefined,
-        history: [...item.history, { at, action: 'undo' as const, actor: actor.name, role: actor.role, reason, note: [`Undid "${decision.action}"`, ...notes].join('; ') }],
+        history: [...item.history, { at, action: 'undo' as const, actor: actor.name, role: actor.role, reason, note: [`Undid: ${HISTORY_WORDS[decision.action].toLowerCase()}`, ...notes].join('; ') }],
       };
     });
     this.cancelPurge(id);
@@ -299,6 +367,55 @@ export class ReviewActions {
     if (timer) clearTimeout(timer);
     this.timers.delete(id);
   }
+}
+
+/** The item with the edit applied (validated against the photo's size), and what the audit log records of it. */
+export function applyBoxEdit(
+  item: ReviewItem,
+  edit: BoxEditRequest,
+  actor: Actor,
+  at: string,
+): { item: ReviewItem; changed: boolean; audit: { boxes: BoxAudit; redaction: RedactionMode; at: string } } {
+  const size = originalSize(item);
+  const before = currentBoxes(item);
+  let after: Box[] = edit.boxes !== undefined ? validateBoxes(edit.boxes, size) : [...before];
+  if (edit.boxes === undefined && edit.remove && edit.remove.length > 0) {
+    const drop = new Set(edit.remove);
+    for (const n of drop) {
+      if (!Number.isInteger(n) || n < 1 || n > before.length) {
+        throw new VeilError('INVALID_BOXES', `There is no box ${String(n)} to remove; this photo has ${before.length === 1 ? '1 box' : `${before.length} boxes`}.`);
+      }
+    }
+    after = after.filter((_, i) => !drop.has(i + 1));
+  }
+  if (edit.add !== undefined) after = [...after, ...validateBoxes(edit.add, size, 'add')];
+  if (after.length > MAX_BOXES) throw new VeilError('INVALID_BOXES', `At most ${MAX_BOXES} boxes can be given for one photo, not ${after.length}.`);
+  const redaction = edit.redaction ?? currentRedaction(item);
+  const { added, removed } = diffBoxes(before, after);
+  const boxes: BoxAudit = { added: added.length, removed: removed.length, total: after.length, addedSizes: added.map(sizeOf), removedSizes: removed.map(sizeOf) };
+  const notes = [];
+  if (added.length > 0) notes.push(`added ${countWords(added.length, 'box', 'boxes')} (${added.map((b) => `${b[2]} × ${b[3]} px`).join(', ')})`);
+  if (removed.length > 0) notes.push(`removed ${countWords(removed.length, 'box', 'boxes')} (${removed.map((b) => `${b[2]} × ${b[3]} px`).join(', ')})`);
+  if (redaction !== currentRedaction(item)) notes.push(`faces will be ${REDACTION_WORDS[redaction]}`);
+  const changed = notes.length > 0;
+  const note = changed ? `${capitalise(notes.join('; '))}. ${countWords(after.length, 'box', 'boxes')} now.` : 'Nothing changed.';
+  return {
+    item: {
+      ...item,
+      boxEdit: { boxes: after, redaction, at, actor: actor.name },
+      history: [...item.history, { at, action: 'edit-boxes', actor: actor.name, role: actor.role, note }],
+    },
+    changed,
+    audit: { boxes, redaction, at },
+  };
+}
+
+function countWords(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function assertPending(item: ReviewItem): void {

@@ -4,6 +4,8 @@ import { AUDIT_TYPES, type AuditType } from '../audit/records.js';
 import { toCsv } from '../audit/csv.js';
 import { VeilError } from '../pipeline/errors.js';
 import { actorOf, apiError, apiGuard, approvedDownload, parseDateParam, secureHeaders, type AdminEnv, type AdminRoutesDeps } from './guards.js';
+import type { BoxEditRequest } from './actions.js';
+import { currentBoxes, currentRedaction, originalSize, parseRedaction } from './boxes.js';
 import { DECISIONS, REASON_KINDS, REVIEW_STATUSES, assertItemId, type Decision, type ReasonKind, type ReviewItem, type ReviewStatus } from './item.js';
 
 const JSON_LIMIT = bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.json({ error: { code: 'BAD_REQUEST', message: 'Body too large' } }, 413) });
@@ -28,6 +30,11 @@ export function apiRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
     approvedFile: item.approved ? `${base}/api/review/${item.id}/approved` : null,
   });
   const withLinks = <T extends Pick<ReviewItem, 'id' | 'previewDeletedAt' | 'approved'>>(item: T) => ({ ...item, links: linksOf(item) });
+  /** The boxes as approve-redacted would hide them, in pixels of the upright original (what the API takes). */
+  const withBoxes = (item: ReviewItem) => ({
+    ...withLinks(item),
+    redactionBoxes: { imageWidth: originalSize(item).width, imageHeight: originalSize(item).height, boxes: currentBoxes(item), redaction: currentRedaction(item) },
+  });
 
   app.get('/api/review', headers, api, async (c) => {
     try {
@@ -51,7 +58,7 @@ export function apiRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
 
   app.get('/api/review/:id', headers, api, async (c) => {
     try {
-      return c.json(withLinks(await items.require(c.req.param('id'))));
+      return c.json(withBoxes(await items.require(c.req.param('id'))));
     } catch (err) {
       return apiError(c, err);
     }
@@ -88,12 +95,19 @@ export function apiRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
       const reason = stringOr(body.reason);
       const actor = actorOf(c.get('principal'));
       let item: ReviewItem;
-      if (DECISIONS.includes(action as Decision)) item = await actions.decide(id, action as Decision, actor, { reason });
+      const edit = boxEditOf(body);
+      if (edit && action !== 'approve-redacted' && action !== 'boxes') {
+        throw new VeilError('BAD_REQUEST', 'Boxes and redaction go with approve-redacted or boxes only.');
+      }
+      if (action === 'boxes') {
+        if (!edit) throw new VeilError('INVALID_BOXES', 'Send "boxes" (the whole list), "add" or "remove", and/or "redaction".');
+        item = await actions.editBoxes(id, actor, edit);
+      } else if (DECISIONS.includes(action as Decision)) item = await actions.decide(id, action as Decision, actor, { reason, edit });
       else if (action === 'undo') item = await actions.undo(id, actor, { reason });
       else if (action === 'delete-now') item = await actions.deleteNow(id, actor);
       else if (action === 'publish') item = await actions.retryPublish(id, actor);
-      else throw new VeilError('NOT_FOUND', `Unknown action "${action.slice(0, 40)}": use approve, approve-redacted, reject, undo, delete-now or publish.`);
-      return c.json(withLinks(item));
+      else throw new VeilError('NOT_FOUND', `Unknown action "${action.slice(0, 40)}": use approve, approve-redacted, boxes, reject, undo, delete-now or publish.`);
+      return c.json(withBoxes(item));
     } catch (err) {
       return apiError(c, err);
     }
@@ -135,6 +149,17 @@ async function jsonBody(c: Context): Promise<Record<string, unknown>> {
     // fall through
   }
   throw new VeilError('BAD_REQUEST', 'The body must be a JSON object such as {"reason": "..."}.');
+}
+
+/** `boxes` (the whole list), `add` (boxes), `remove` (box numbers from 1) and `redaction`, or undefined when none is given. */
+function boxEditOf(body: Record<string, unknown>): BoxEditRequest | undefined {
+  const { boxes, add, remove, redaction } = body;
+  if (boxes === undefined && add === undefined && remove === undefined && redaction === undefined) return undefined;
+  if (remove !== undefined && !(Array.isArray(remove) && remove.every((n) => Number.isInteger(n)))) {
+    throw new VeilError('INVALID_BOXES', '"remove" must be a list of box numbers, counted from 1 as GET /_veil/api/review/{id} lists them.');
+  }
+  if (boxes !== undefined && (add !== undefined || remove !== undefined)) throw new VeilError('INVALID_BOXES', 'Send either "boxes" (the whole list) or "add" and "remove", not both.');
+  return { boxes, add, remove: remove as number[] | undefined, redaction: parseRedaction(redaction) };
 }
 
 function stringOr(value: unknown): string | undefined {

@@ -25,7 +25,7 @@ export { ReviewStore } from './review-store.js';
 type Log = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 
 export interface ReviewSystemOptions {
-  config: Pick<Config, 'admin' | 'reviewExpiryDays' | 'originalsRetentionDays' | 'sanitisedRetentionDays' | 'wordpress' | 'trustProxy' | 'publicUrl' | 'redis'>;
+  config: Pick<Config, 'admin' | 'reviewExpiryDays' | 'originalsRetentionDays' | 'sanitisedRetentionDays' | 'wordpress' | 'trustProxy' | 'publicUrl' | 'redis'> & { limits?: Pick<Config['limits'], 'maxEdge'> };
   store: ObjectStore;
   /** Re-runs the pipeline on an original with the reviewer's policy (the app wires it to the queue). */
   reprocess: Reprocess;
@@ -59,7 +59,7 @@ export interface ReviewSystem {
 export function createReviewSystem(options: ReviewSystemOptions): ReviewSystem {
   const { config, store } = options;
   const basePath = options.basePath ?? '/_veil';
-  const items = new ReviewStore(store, { reviewExpiryDays: config.reviewExpiryDays });
+  const items = new ReviewStore(store, { reviewExpiryDays: config.reviewExpiryDays, maxEdge: config.limits?.maxEdge });
   const audit = new AuditLog(store);
   const publisher = options.publisher ?? (config.wordpress ? createWordPressPublisher(config.wordpress) : noPublisher);
   const actions = new ReviewActions({ items, audit, reprocess: options.reprocess, publisher, log: options.log });

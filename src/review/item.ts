@@ -1,6 +1,8 @@
 import type { AdminRole } from '../config.js';
 import { VeilError } from '../pipeline/errors.js';
 import type { FaceDecision } from '../pipeline/policy.js';
+import type { Box } from '../pipeline/reviewer-boxes.js';
+import type { RedactionMode } from '../pipeline/types.js';
 import type { SanitiseReport } from '../pipeline/sanitise.js';
 import type { UploadOrigin } from '../queue/jobs.js';
 
@@ -19,7 +21,7 @@ export const REASON_KINDS: readonly ReasonKind[] = ['faces', 'uncertain', 'alway
 export type Decision = 'approve' | 'approve-redacted' | 'reject';
 export const DECISIONS: readonly Decision[] = ['approve', 'approve-redacted', 'reject'];
 
-export type HistoryAction = Decision | 'undo' | 'expire' | 'delete-now' | 'publish';
+export type HistoryAction = Decision | 'undo' | 'expire' | 'delete-now' | 'publish' | 'edit-boxes';
 
 export interface Actor {
   name: string;
@@ -50,6 +52,13 @@ export interface ReviewItem {
   report: SanitiseReport;
   /** Every face found, in published-image pixels, with what the policy would do. */
   faces: FaceDecision[];
+  /** The published size those pixels are of (absent on items from before it was recorded: MAX_EDGE 1600). */
+  publishedSize?: { width: number; height: number } | undefined;
+  /**
+   * The reviewer's boxes (upright-original pixels) and redaction, once someone edited them;
+   * until then the detector's boxes and the site's redaction stand.
+   */
+  boxEdit?: { boxes: Box[]; redaction: RedactionMode; at: string; actor: string } | undefined;
   uploader: UploadOrigin;
   /** What is needed to finish the upload later. */
   upload: {
@@ -76,6 +85,8 @@ export interface ReviewItem {
     contentType: string;
     bytes: number;
     facesRedacted: number;
+    /** How the faces were hidden (approve-redacted only). */
+    redaction?: RedactionMode | undefined;
   };
   delivery?: {
     publisher: string;
@@ -112,6 +123,8 @@ export const itemKeys = (id: string) => {
     item: `review/${id}/item.json`,
     preview: `review/${id}/preview.jpg`,
     approved: (extension: string) => `review/${id}/approved.${extension}`,
+    /** The reviewer's boxes and redaction as the worker reads them (a RedactionPlan). */
+    redaction: `review/${id}/redaction.json`,
   };
 };
 
@@ -119,7 +132,7 @@ export const itemKeys = (id: string) => {
 export const STATUS_WORDS: Record<ReviewStatus, string> = {
   pending: 'Waiting for a decision',
   approved: 'Approved (faces not blurred)',
-  'approved-redacted': 'Approved with faces blurred',
+  'approved-redacted': 'Approved with faces hidden',
   rejected: 'Rejected',
   expired: 'Rejected automatically (no decision in time)',
 };
@@ -128,4 +141,22 @@ export const REASON_WORDS: Record<ReasonKind, string> = {
   faces: 'Identifiable faces',
   uncertain: 'Possible faces the detector was unsure about',
   'always-review': 'Always reviewed (upload path)',
+};
+
+/** Words for what happened, for the history table (the codes stay in the API and the audit export). */
+export const HISTORY_WORDS: Record<HistoryAction, string> = {
+  approve: 'Approved with faces visible',
+  'approve-redacted': 'Approved with faces hidden',
+  reject: 'Rejected',
+  undo: 'Decision undone',
+  expire: 'Rejected automatically (no decision in time)',
+  'delete-now': 'Original deleted',
+  publish: 'Publishing tried again',
+  'edit-boxes': 'Face boxes changed',
+};
+
+export const REDACTION_WORDS: Record<RedactionMode, string> = {
+  blur: 'blurred',
+  pixelate: 'pixelated',
+  solid: 'covered in grey',
 };

@@ -5,6 +5,8 @@ import { AUDIT_TYPES, type AuditType } from '../audit/records.js';
 import { toCsv } from '../audit/csv.js';
 import { VeilError, toVeilError } from '../pipeline/errors.js';
 import { LOGIN_COOKIE, type Principal } from './auth.js';
+import type { BoxEditRequest } from './actions.js';
+import { parseRedaction } from './boxes.js';
 import { REASON_KINDS, REVIEW_STATUSES, assertItemId, type ReasonKind, type ReviewStatus } from './item.js';
 import { actorOf, approvedDownload, pageGuard, parseDateParam, secureHeaders, statusOf, type AdminEnv, type AdminRoutesDeps } from './guards.js';
 import { ADMIN_CSS, ADMIN_JS } from './pages/assets.js';
@@ -20,7 +22,8 @@ const DAY_MS = 86_400_000;
 
 const DONE_WORDS: Record<string, string> = {
   approve: 'Approved. The photo is published with faces visible (metadata removed, downscaled).',
-  'approve-redacted': 'Approved with faces blurred.',
+  'approve-redacted': 'Approved with the boxed faces hidden.',
+  boxes: 'The boxes were saved. Check the photo again before approving.',
   reject: 'Rejected. The original will be deleted when the undo window ends.',
   undo: 'The decision was undone; the photo is waiting for a decision again.',
   'delete-now': 'The original and its preview were deleted.',
@@ -148,10 +151,14 @@ export function pageRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
       assertItemId(id);
       switch (action) {
         case 'approve':
-        case 'approve-redacted':
         case 'reject':
           await actions.decide(id, action, actor, { reason });
           break;
+        case 'approve-redacted': {
+          const redaction = parseRedaction(first(form.redaction));
+          await actions.decide(id, action, actor, { reason, edit: redaction ? { redaction } : undefined });
+          break;
+        }
         case 'undo':
           await actions.undo(id, actor, { reason });
           break;
@@ -170,6 +177,32 @@ export function pageRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
       const item = error.code === 'NOT_FOUND' ? null : await items.get(id).catch(() => null);
       if (!item) return fail(c, principal, error);
       return render(c, detailPage(ctxOf(principal), item, publishInfo(), { error: error.code === 'INTERNAL' ? 'Something went wrong; the details are in Veil\'s log.' : error.message }), statusOf(error) as 400);
+    }
+  });
+
+  // The box editor without JavaScript: one box added, one removed, or the redaction chosen, per post.
+  app.post('/review/:id/boxes', headers, FORM_LIMIT, page, async (c) => {
+    const principal = c.get('principal');
+    const id = c.req.param('id');
+    const form = await c.req.parseBody({ all: true });
+    if (!auth.csrfOk(c, principal, first(form._csrf))) return csrfRefused(c, principal);
+    const op = first(form.op);
+    const typed = { x: first(form.x), y: first(form.y), w: first(form.w), h: first(form.h) };
+    try {
+      assertItemId(id);
+      let edit: BoxEditRequest;
+      if (op === 'add') edit = { add: [[typed.x, typed.y, typed.w, typed.h]] };
+      else if (op === 'remove') edit = { remove: [Number(first(form.box))] };
+      else if (op === 'redaction') edit = { redaction: parseRedaction(first(form.redaction)) };
+      else throw new VeilError('BAD_REQUEST', 'Choose one of the box actions on the page.');
+      await actions.editBoxes(id, actorOf(principal), edit);
+      return c.redirect(`${base}/review/${encodeURIComponent(id)}?done=boxes#h-boxes`, 303);
+    } catch (err) {
+      const error = toVeilError(err);
+      const item = error.code === 'NOT_FOUND' ? null : await items.get(id).catch(() => null);
+      if (!item) return fail(c, principal, error);
+      const message = error.code === 'INTERNAL' ? 'Something went wrong; the details are in Veil\'s log.' : error.message;
+      return render(c, detailPage(ctxOf(principal), item, publishInfo(), { error: message, typed: op === 'add' ? typed : undefined }), statusOf(error) as 400);
     }
   });
 
@@ -237,7 +270,7 @@ export function pageRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
     if (!done || !(done in DONE_WORDS)) return undefined;
     const ok = Number.parseInt(c.req.query('ok') ?? '0', 10) || 0;
     const failed = Number.parseInt(c.req.query('failed') ?? '0', 10) || 0;
-    const verb = done === 'reject' ? 'rejected' : done === 'approve-redacted' ? 'approved with faces blurred' : 'approved';
+    const verb = done === 'reject' ? 'rejected' : done === 'approve-redacted' ? 'approved with faces hidden' : 'approved';
     return html`${plural(ok, 'photo')} ${verb}.${failed > 0 ? ` ${plural(failed, 'photo')} could not be: they had been decided already or could not be processed.` : ''}`;
   }
 

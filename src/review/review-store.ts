@@ -1,4 +1,6 @@
+import { uprightSize } from '../pipeline/decode.js';
 import { VeilError } from '../pipeline/errors.js';
+import { publishedSize } from './boxes.js';
 import type { UploadJobData, UploadJobResult } from '../queue/jobs.js';
 import type { ObjectStore, StoredObject } from '../storage/object-store.js';
 import {
@@ -30,12 +32,16 @@ export interface ApprovedIndexEntry {
   decision: Extract<Decision, 'approve' | 'approve-redacted'>;
   /** The face policy the re-upload runs with: approve → allow, approve-redacted → blur. */
   policy: 'allow' | 'blur';
+  /** The reviewer's boxes and redaction (approve-redacted), so a re-upload hides the same faces. */
+  redactionKey?: string | undefined;
   decidedAt: string;
   actor: string;
 }
 
 export interface ReviewStoreOptions {
   reviewExpiryDays: number;
+  /** MAX_EDGE: the detector's boxes are in pixels of the photo shrunk to this. */
+  maxEdge?: number | undefined;
   clock?: () => Date;
 }
 
@@ -83,6 +89,7 @@ export class ReviewStore {
         // decides about faces, and the metadata goes whatever the decision.
         report: { ...result.report, removed: result.report.removed.map(({ kind, label }) => ({ kind, label })) },
         faces,
+        publishedSize: publishedSize(uprightSize(result.report.input), this.options.maxEdge),
         uploader: job.origin,
         upload: {
           originalKey: job.originalKey,

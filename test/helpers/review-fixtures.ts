@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { newUploadId } from '../../src/ingest/ingest.js';
 import type { FaceSettings } from '../../src/pipeline/face-options.js';
+import { parseRedactionPlan, withReviewerBoxes } from '../../src/pipeline/reviewer-boxes.js';
 import { sanitiseImage, type FaceOptions } from '../../src/pipeline/sanitise.js';
 import { uploadKeys, type UploadJobData } from '../../src/queue/jobs.js';
 import type { Reprocess } from '../../src/review/actions.js';
@@ -73,12 +74,21 @@ export async function storeHeldUpload(store: ObjectStore, options: HeldUploadOpt
   return { job, result: { outcome: 'held', uploadId, reasons: outcome.reasons, previewKey: keys.preview, report: outcome.report } };
 }
 
-/** Reprocessing as the lead wires it, but in-process: the real pipeline with the reviewer's policy. */
+/**
+ * Reprocessing as the lead wires it, but in-process: the real pipeline with the reviewer's
+ * policy, and their boxes read from the store as the worker reads them.
+ */
 export function directReprocess(store: ObjectStore): Reprocess {
-  return async (item, policy) => {
+  return async (item, policy, redactionKey) => {
     const original = await store.get(item.upload.originalKey);
     if (!original) throw new Error(`original of ${item.id} is gone`);
-    const outcome = await sanitiseImage(original.bytes, { faces: await realFaceOptions({ policy }), originalName: item.upload.originalName });
+    let faces = await realFaceOptions({ policy });
+    if (redactionKey) {
+      const plan = await store.get(redactionKey);
+      if (!plan) throw new Error(`redaction plan of ${item.id} is gone`);
+      faces = withReviewerBoxes(faces, parseRedactionPlan(JSON.parse(Buffer.from(plan.bytes).toString('utf8'))));
+    }
+    const outcome = await sanitiseImage(original.bytes, { faces, originalName: item.upload.originalName });
     if (outcome.outcome !== 'sanitised') throw new Error(`reprocessing ${item.id} with ${policy} was held again`);
     return { bytes: outcome.bytes, filename: outcome.filename, contentType: outcome.contentType, report: outcome.report };
   };

@@ -1,6 +1,7 @@
 /*
  * The admin pages' only stylesheet and script, served from /_veil/assets/ (no build step). The
- * pages work without the script; it adds "select all" and stops a double submit.
+ * pages work without the script; it adds "select all", drawing face boxes with a finger or the
+ * mouse (pointer events), local times, and stops a double submit.
  */
 
 export const ADMIN_CSS = `
@@ -56,7 +57,29 @@ label { font-weight: 600; display: block; margin-bottom: .25rem; }
 .bulk .reason { flex: 1 1 16rem; }
 .detail { display: grid; grid-template-columns: minmax(0, 3fr) minmax(16rem, 2fr); gap: 1.5rem; }
 @media (max-width: 800px) { .detail { grid-template-columns: 1fr; } }
-.preview img { width: 100%; height: auto; border: 1px solid var(--line); border-radius: 4px; }
+.preview { margin-bottom: 1.5rem; }
+.caveat { border-left: 5px solid var(--warn); background: #fff7e6; padding: .5rem .75rem; border-radius: 4px; }
+/* The photo fills the page's width (a tablet's, in either orientation); a tall photo stops at
+   90% of the screen's height so there is always some page left to scroll with. */
+.editor { position: relative; display: inline-block; max-width: 100%; line-height: 0; }
+.editor img { display: block; width: auto; height: auto; max-width: 100%; max-height: 90vh; }
+.editor svg.boxes { position: absolute; inset: 0; width: 100%; height: 100%; overflow: visible; }
+.editor svg.drawable { cursor: crosshair; touch-action: pinch-zoom; }
+.boxes .box rect { fill: none; stroke: #fff; stroke-width: 3; }
+.boxes .box text { fill: #fff; stroke: #000; stroke-width: 4px; paint-order: stroke; font-weight: 700; font-family: system-ui, sans-serif; }
+.boxes .removed rect, .boxes .removed line { stroke: #fff; stroke-width: 2; stroke-dasharray: 6 4; }
+.boxes .draft { fill: rgba(255, 191, 71, .3); stroke: #ffbf47; stroke-width: 3; stroke-dasharray: 8 4; }
+.box-list { padding-left: 0; list-style: none; display: flex; flex-direction: column; gap: .4rem; }
+.box-list li { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: .5rem; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .35rem .6rem; }
+.box-list form { margin: 0; }
+.add-box { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: .75rem; }
+.add-box h3 { margin-top: 0; }
+.box-fields { display: grid; grid-template-columns: repeat(auto-fit, minmax(8rem, 1fr)); gap: .5rem; margin-bottom: .75rem; }
+.box-fields input { width: 100%; }
+fieldset.modes { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 1rem; padding: .5rem .75rem; }
+fieldset.modes legend { font-weight: 600; }
+.select input[type="radio"] { width: 1.4rem; height: 1.4rem; min-height: 0; }
+.hint-inline { font-weight: 400; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; word-break: break-word; }
@@ -80,6 +103,67 @@ export const ADMIN_JS = `
     input.addEventListener('change', function () {
       document.querySelectorAll('input[name="ids"]').forEach(function (item) { item.checked = input.checked; });
     });
+  });
+  // Box drawing: a drag over the photo (finger, pen or mouse) fills the typed-coordinates form,
+  // which stays the one way boxes reach Veil. Coordinates are in the original photo's pixels.
+  document.querySelectorAll('[data-box-editor]').forEach(function (editor) {
+    var svg = editor.querySelector('svg');
+    var form = document.querySelector('form.add-box');
+    if (!svg || !form) return;
+    var draft = svg.querySelector('.draft');
+    var W = Number(editor.getAttribute('data-width'));
+    var H = Number(editor.getAttribute('data-height'));
+    var MIN = Number(editor.getAttribute('data-min')) || 4;
+    var names = ['x', 'y', 'w', 'h'];
+    var fields = names.map(function (n) { return form.querySelector('[name="' + n + '"]'); });
+    var hint = form.querySelector('[data-drag-hint]');
+    if (hint) hint.hidden = false;
+    svg.classList.add('drawable');
+    var start = null;
+    function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, v)); }
+    function point(e) {
+      var r = svg.getBoundingClientRect();
+      return { x: clamp(((e.clientX - r.left) / r.width) * W, 0, W), y: clamp(((e.clientY - r.top) / r.height) * H, 0, H) };
+    }
+    function draw(box) {
+      ['x', 'y', 'width', 'height'].forEach(function (a, i) { draft.setAttribute(a, String(box[i])); });
+      draft.setAttribute('visibility', box[2] > 0 && box[3] > 0 ? 'visible' : 'hidden');
+    }
+    function boxOf(a, b) {
+      var x = Math.floor(Math.min(a.x, b.x)), y = Math.floor(Math.min(a.y, b.y));
+      return [x, y, Math.min(W - x, Math.ceil(Math.abs(b.x - a.x))), Math.min(H - y, Math.ceil(Math.abs(b.y - a.y)))];
+    }
+    svg.addEventListener('pointerdown', function (e) {
+      if (e.pointerType === 'mouse' && e.button !== 0) return;
+      start = point(e);
+      svg.setPointerCapture(e.pointerId);
+      e.preventDefault();
+      draw(boxOf(start, start));
+    });
+    svg.addEventListener('pointermove', function (e) { if (start) draw(boxOf(start, point(e))); });
+    svg.addEventListener('pointerup', function (e) {
+      if (!start) return;
+      var box = boxOf(start, point(e));
+      start = null;
+      if (box[2] < MIN || box[3] < MIN) { draft.setAttribute('visibility', 'hidden'); return; }
+      draw(box);
+      fields.forEach(function (f, i) { if (f) f.value = String(box[i]); });
+      var add = form.querySelector('button[type="submit"]');
+      if (add) add.focus();
+    });
+    svg.addEventListener('pointercancel', function () { start = null; draft.setAttribute('visibility', 'hidden'); });
+    // Typed numbers show where the box will be, too.
+    form.addEventListener('input', function () {
+      var box = fields.map(function (f) { return f ? Number(f.value) : NaN; });
+      if (box.every(function (v) { return isFinite(v); })) draw(box);
+    });
+  });
+  // Times in the reader's own time zone; the server's words stay as the tooltip.
+  document.querySelectorAll('time[datetime]').forEach(function (t) {
+    var d = new Date(t.getAttribute('datetime'));
+    if (isNaN(d.getTime())) return;
+    t.title = t.textContent;
+    t.textContent = d.toLocaleString(undefined, { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
   });
   // A second tap while a decision is being saved would only meet "already decided".
   document.querySelectorAll('form[method="post"]').forEach(function (form) {

@@ -1,5 +1,7 @@
 import { AUDIT_TYPES, type AuditRecord, type AuditType } from '../../audit/records.js';
-import { formatTime, html, type Html } from './html.js';
+import { HISTORY_WORDS, type HistoryAction } from '../item.js';
+import { html, timeHtml, type Html } from './html.js';
+import { boxes, cmsName, errorWords, faces } from './words.js';
 import { layout, type PageContext } from './layout.js';
 
 export interface AuditFilters {
@@ -42,36 +44,44 @@ ${records.length === 0
   return layout({ ...ctx, current: 'audit' }, 'Audit log', body);
 }
 
+const UPLOAD_WORDS = { sanitised: 'Photo cleaned and passed on', held: 'Photo held for review', refused: 'Upload refused' } as const;
+
 function row(record: AuditRecord): Html {
   const cells = describe(record);
-  return html`<tr><td>${formatTime(record.at)}</td><td>${cells.event}</td><td class="mono">${cells.reference ?? ''}</td><td>${cells.who ?? ''}</td><td>${cells.details}</td></tr>`;
+  return html`<tr><td>${timeHtml(record.at)}</td><td>${cells.event}</td><td class="mono">${cells.reference ?? ''}</td><td>${cells.who ?? ''}</td><td>${cells.details}</td></tr>`;
 }
 
 function describe(record: AuditRecord): { event: string; reference?: string | undefined; who?: string | undefined; details: string } {
   switch (record.type) {
     case 'upload':
       return {
-        event: `Upload ${record.outcome}`,
+        event: UPLOAD_WORDS[record.outcome],
         reference: record.uploadId,
         who: [record.user, record.clientIp].filter(Boolean).join(' from ') || undefined,
         details: [
-          `${record.cms} ${record.method} ${record.path}`,
-          `${record.facesFound} faces found, ${record.facesRedacted} blurred`,
+          `${cmsName(record.cms)} (${record.path})`,
+          `${faces(record.facesFound)} found, ${record.facesRedacted} hidden`,
           record.metadataRemoved.length > 0 ? `removed: ${record.metadataRemoved.join(', ')}` : 'no metadata',
-          record.errorCode ? `error ${record.errorCode}` : '',
+          record.errorCode ? `why: ${errorWords(record.errorCode)}` : '',
           record.heldReasons?.join('; ') ?? '',
         ].filter(Boolean).join(' · '),
       };
     case 'review':
       return {
-        event: `Review: ${record.action}${record.undid ? ` (${record.undid})` : ''}`,
+        event: `${HISTORY_WORDS[record.action as HistoryAction] ?? record.action}${record.undid ? ` (was: ${(HISTORY_WORDS[record.undid as HistoryAction] ?? record.undid).toLowerCase()})` : ''}`,
         reference: record.itemId,
         who: `${record.actor} (${record.role})`,
         details: [
           record.reason ? `reason: ${record.reason}` : '',
+          record.boxes && record.action === 'edit-boxes'
+            ? [record.boxes.added > 0 ? `added ${boxes(record.boxes.added)} (${record.boxes.addedSizes.join(', ')} px)` : '', record.boxes.removed > 0 ? `removed ${boxes(record.boxes.removed)} (${record.boxes.removedSizes.join(', ')} px)` : '', `${boxes(record.boxes.total)} now`].filter(Boolean).join(', ')
+            : record.boxes
+              ? `${boxes(record.boxes.total)} hidden`
+              : '',
+          record.redaction ? `redaction: ${record.redaction}` : '',
           record.delivery?.mediaId ? `published as media ${record.delivery.mediaId}` : '',
           record.delivery?.error ? `not published: ${record.delivery.error}` : '',
-          record.bulkId ? `bulk ${record.bulkId}` : '',
+          record.bulkId ? 'one of several decided together' : '',
         ].filter(Boolean).join(' · '),
       };
     case 'deletion':

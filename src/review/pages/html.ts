@@ -42,15 +42,33 @@ export function safeHttpUrl(url: string | undefined): string | null {
   }
 }
 
-/** "26 Nov 2026, 10:45 UTC": unambiguous for a governor reading the page later. */
+const TIME = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+const DAY = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric' });
+const CLOCK = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit' });
+
+/**
+ * "26 Nov 2026, 10:45 UTC", in the server's time zone and naming it: unambiguous for a governor
+ * reading the page later. Pages show it in a <time> element that the script turns into the
+ * reader's own local time.
+ */
 export function formatTime(iso: string | undefined): string {
   if (!iso) return '';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const hh = String(date.getUTCHours()).padStart(2, '0');
-  const mm = String(date.getUTCMinutes()).padStart(2, '0');
-  return `${date.getUTCDate()} ${months[date.getUTCMonth()]} ${date.getUTCFullYear()}, ${hh}:${mm} UTC`;
+  return TIME.format(date);
+}
+
+/** "2 December 2026 at 08:09", for names of things. */
+export function formatDayAndClock(iso: string): string {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return `${DAY.format(date)} at ${CLOCK.format(date)}`;
+}
+
+/** A time as the page shows it: readable words, and the exact time for the script and for machines. */
+export function timeHtml(iso: string | undefined): Html {
+  if (!iso) return new Html('');
+  return html`<time datetime="${iso}">${formatTime(iso)}</time>`;
 }
 
 export { formatBytes } from '../../pipeline/format-bytes.js';

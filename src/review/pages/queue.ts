@@ -1,5 +1,6 @@
 import { REASON_KINDS, REASON_WORDS, REVIEW_STATUSES, STATUS_WORDS, type ReasonKind, type ReviewItem, type ReviewStatus } from '../item.js';
-import { formatTime, html, plural, type Html } from './html.js';
+import { html, plural, timeHtml, type Html } from './html.js';
+import { cmsName, itemTitle } from './words.js';
 import { layout, type PageContext } from './layout.js';
 
 export interface QueueFilters {
@@ -16,6 +17,7 @@ export function statusBadge(status: ReviewStatus): Html {
 }
 
 export function facesSummary(item: ReviewItem): string {
+  if (item.report.faces === null) return 'Faces not checked';
   const held = item.faces.filter((f) => f.action === 'held').length;
   const unsure = item.faces.filter((f) => f.action === 'uncertain').length;
   const parts = [];
@@ -27,7 +29,7 @@ export function facesSummary(item: ReviewItem): string {
 }
 
 export function previewAlt(item: ReviewItem): string {
-  return `Photo ${item.id}: ${facesSummary(item)}${item.faces.length > 0 ? ', each boxed and numbered' : ''}`;
+  return `${itemTitle(item)}: ${facesSummary(item)}${item.faces.length > 0 ? ', each boxed and numbered' : ''}`;
 }
 
 export function queuePage(ctx: PageContext, items: ReviewItem[], filters: QueueFilters, cmsNames: string[], flash?: Html | string): Html {
@@ -69,21 +71,22 @@ ${items.length === 0
 
 function card(base: string, item: ReviewItem, selectable: boolean): Html {
   const id = encodeURIComponent(item.id);
-  const who = item.uploader.user ? `by ${item.uploader.user} ` : '';
+  const who = item.uploader.user ? `by ${item.uploader.user}` : 'uploader not recorded';
+  const title = itemTitle(item);
   return html`<li class="card" id="item-${item.id}">
-  <h2><a href="${base}/review/${id}">Photo ${item.id}</a></h2>
+  <h2><a href="${base}/review/${id}">${title}</a></h2>
   ${item.previewDeletedAt
-    ? html`<p class="hint">Preview deleted ${formatTime(item.previewDeletedAt)}.</p>`
+    ? html`<p class="hint">Preview deleted ${timeHtml(item.previewDeletedAt)}.</p>`
     : html`<img src="${base}/review/${id}/preview.jpg" alt="${previewAlt(item)}" width="320" loading="lazy">`}
   <p>${statusBadge(item.status)}</p>
   <p><strong>${facesSummary(item)}</strong></p>
   <ul class="reasons">${item.reasons.map((r) => html`<li>${r}</li>`)}</ul>
-  <p class="hint">Uploaded ${formatTime(item.uploader.receivedAt)} ${who}via ${item.uploader.cms} (${item.uploader.path})${item.status === 'pending' ? html`<br>Expires ${formatTime(item.expiresAt)}` : ''}</p>
+  <p class="hint">${who} · ${cmsName(item.uploader.cms)} (${item.uploader.path}) · reference ${item.id}${item.status === 'pending' ? html`<br>Expires ${timeHtml(item.expiresAt)}` : ''}</p>
   ${selectable
-    ? html`<label class="select"><input type="checkbox" name="ids" value="${item.id}"> Select photo ${item.id}</label>
+    ? html`<label class="select"><input type="checkbox" name="ids" value="${item.id}"> Select this photo<span class="visually-hidden"> (${item.id})</span></label>
   <div class="actions">
-    <button class="approve" name="action" value="approve-redacted" formaction="${base}/review/${id}/decide">Approve, blur faces<span class="visually-hidden"> for photo ${item.id}</span></button>
-    <a class="button" href="${base}/review/${id}">Open<span class="visually-hidden"> photo ${item.id}</span></a>
+    <button class="approve" name="action" value="approve-redacted" formaction="${base}/review/${id}/decide">Approve with faces hidden<span class="visually-hidden"> for photo ${item.id}</span></button>
+    <a class="button" href="${base}/review/${id}">Open and check<span class="visually-hidden"> photo ${item.id}</span></a>
   </div>`
     : ''}
 </li>`;
@@ -94,7 +97,7 @@ function bulkBar(): Html {
   <div class="reason"><label for="bulk-reason">Reason <span class="hint">(optional, recorded in the audit log)</span></label>
     <input id="bulk-reason" name="reason" maxlength="500"></div>
   <div class="actions">
-    <button class="approve" name="action" value="approve-redacted">Approve selected, blur faces</button>
+    <button class="approve" name="action" value="approve-redacted">Approve selected with faces hidden</button>
     <button name="action" value="approve">Approve selected as they are</button>
     <button class="reject" name="action" value="reject">Reject selected</button>
   </div>

@@ -354,6 +354,17 @@ function compressionDecoder(bytes: Buffer, level: number): Array<{ label: string
       // not a stream after all
     }
   }
+  // ZIP entries (DOCX, ODT, EPUB...): raw deflate after each local file header.
+  for (let i = bytes.indexOf('PK\x03\x04', 0, 'latin1'); i !== -1 && i + 30 <= bytes.length; i = bytes.indexOf('PK\x03\x04', i + 4, 'latin1')) {
+    if (bytes.readUInt16LE(i + 8) !== 8) continue;
+    const start = i + 30 + bytes.readUInt16LE(i + 26) + bytes.readUInt16LE(i + 28);
+    try {
+      const result = inflateRawSync(bytes.subarray(start), opts);
+      if (result.length > 0) out.push({ label: `zip-entry@${i}`, bytes: result });
+    } catch {
+      // damaged entry
+    }
+  }
   // Raw deflate and brotli have no magic: tried on what was sent and its first decodings only.
   if (level > 1) return out;
   for (const [label, run] of [
@@ -370,8 +381,17 @@ function compressionDecoder(bytes: Buffer, level: number): Array<{ label: string
   return out;
 }
 
+/** JSON arrays or CSV of byte values: `[255,216,255,...]`. */
+const decimalListDecoder: Decoder = (bytes) => {
+  const out: Array<{ label: string; bytes: Buffer }> = [];
+  for (const match of bytes.toString('latin1').matchAll(/\d{1,3}(?:\s*,\s*\d{1,3}){23,}/g)) {
+    out.push({ label: 'decimal-list', bytes: Buffer.from(match[0].split(',').map((n) => Number(n.trim()) & 0xff)) });
+  }
+  return out;
+};
+
 /** Decoders that read text: applied to text, and to the text runs found inside binary bodies. */
-const TEXT_DECODERS: Decoder[] = [base64Decoder, hexDecoder, percentDecoder, jsonDecoder, entityDecoder, quotedPrintableDecoder, utf8ToBytesDecoder];
+const TEXT_DECODERS: Decoder[] = [base64Decoder, hexDecoder, percentDecoder, jsonDecoder, entityDecoder, quotedPrintableDecoder, utf8ToBytesDecoder, decimalListDecoder];
 
 /** Share of bytes that no text has (controls other than tab, CR, LF). */
 function looksBinary(bytes: Buffer): boolean {

@@ -14,10 +14,13 @@ import { makeOriginals, type Originals } from './originals.js';
 const fx = new FixtureDir();
 let originals: Originals;
 let jpeg: LeakDetector;
+/** Where the original's compressed pixels start: slices below are taken from there on. */
+let scan: number;
 
 beforeAll(async () => {
   originals = await makeOriginals(fx);
   jpeg = await LeakDetector.forOriginal(originals.jpeg);
+  scan = distinctiveRegions(originals.jpeg).find((r) => r.name === 'scan')!.start;
 }, 120_000);
 afterAll(async () => {
   fx.remove();
@@ -67,26 +70,26 @@ describe('the leak detector finds the original', () => {
     expectLeak(originals.jpeg.toString('base64url'));
     expectLeak(`<img src="DATA:IMAGE/JPEG;BASE64,${b64(originals.jpeg)}">`);
     // the original sliced out of the middle, then encoded: offset of the slice is arbitrary
-    expectLeak(b64(originals.jpeg.subarray(20_001, 20_200)));
+    expectLeak(b64(originals.jpeg.subarray(scan + 20_001, scan + 20_200)));
   });
 
   it('hex in either case, \\x escapes', () => {
     expectLeak(originals.jpeg.toString('hex'));
     expectLeak(`x${originals.jpeg.toString('hex').toUpperCase()}`);
-    expectLeak([...originals.jpeg.subarray(5000, 5100)].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join(''));
+    expectLeak([...originals.jpeg.subarray(scan + 5000, scan + 5100)].map((x) => `\\x${x.toString(16).padStart(2, '0')}`).join(''));
   });
 
   it('percent-encoding, form encoding with +, percent-encoded base64', () => {
     expectLeak(`photo=${percentAll(originals.jpeg)}`);
     expectLeak(`photo=${encodeURIComponent(b64(originals.jpeg))}`);
     expectLeak(`photo=${b64(originals.jpeg).replace(/\//g, '%2F')}`);
-    expectLeak('', { url: `/upload?img=${encodeURIComponent(b64(originals.jpeg.subarray(4000, 4200)))}` });
+    expectLeak('', { url: `/upload?img=${encodeURIComponent(b64(originals.jpeg.subarray(scan + 4000, scan + 4200)))}` });
   });
 
   it('JSON \\u escapes and \\/ in base64, JSON binary strings, UTF-8 code points', () => {
     expectLeak(JSON.stringify({ c: `data:image\\u002Fjpeg;base64,${b64(originals.jpeg).replace(/\//g, '\\/').replace(/\+/g, '\\u002B')}` }));
-    expectLeak(jsonBinary(originals.jpeg.subarray(3000, 3200)));
-    expectLeak(Buffer.from(JSON.stringify(originals.jpeg.subarray(3000, 3200).toString('latin1')), 'utf8'));
+    expectLeak(jsonBinary(originals.jpeg.subarray(scan + 3000, scan + 3200)));
+    expectLeak(Buffer.from(JSON.stringify(originals.jpeg.subarray(scan + 3000, scan + 3200).toString('latin1')), 'utf8'));
   });
 
   it('XML/HTML entities (numeric and named), CDATA split, comments inside base64', () => {
@@ -96,19 +99,19 @@ describe('the leak detector finds the original', () => {
     const half = Math.floor(s.length / 2);
     expectLeak(`<base64><![CDATA[${s.slice(0, half)}]]><![CDATA[${s.slice(half)}]]></base64>`);
     expectLeak(`<base64>${s.slice(0, 1001)}<!-- x -->${s.slice(1001)}</base64>`);
-    expectLeak([...originals.jpeg.subarray(9000, 9100)].map((x) => `&#${x};`).join(''));
+    expectLeak([...originals.jpeg.subarray(scan + 9000, scan + 9100)].map((x) => `&#${x};`).join(''));
   });
 
   it('a JSON array of byte values', () => {
-    expectLeak(JSON.stringify({ bytes: [...originals.jpeg.subarray(9000, 9100)] }));
+    expectLeak(JSON.stringify({ bytes: [...originals.jpeg.subarray(scan + 9000, scan + 9100)] }));
   });
 
   it('quoted-printable', () => {
-    const qp = [...originals.jpeg.subarray(9000, 9300)].map((x) => (x >= 33 && x <= 126 && x !== 61 ? String.fromCharCode(x) : `=${x.toString(16).toUpperCase().padStart(2, '0')}`)).join('').replace(/.{70}/g, '$&=\r\n');
+    const qp = [...originals.jpeg.subarray(scan + 9000, scan + 9300)].map((x) => (x >= 33 && x <= 126 && x !== 61 ? String.fromCharCode(x) : `=${x.toString(16).toUpperCase().padStart(2, '0')}`)).join('').replace(/.{70}/g, '$&=\r\n');
     expectLeak(qp);
   });
 
-  it('UTF-16LE/BE with and without BOM, at odd offsets, and UTF-32', () => {
+  it('UTF-16LE/BE with and without BOM, at odd offsets, and UTF-32', { timeout: 240_000 }, () => {
     const json = JSON.stringify({ content: `<img src="data:image/jpeg;base64,${b64(originals.jpeg)}">` });
     expectLeak(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(json, 'utf16le')]));
     expectLeak(utf16be(json));
@@ -116,7 +119,7 @@ describe('the leak detector finds the original', () => {
     expectLeak(utf32(json, true));
     expectLeak(utf32(json, false));
     // bytes widened to UTF-16 code units (a binary string saved as UTF-16)
-    expectLeak(Buffer.from(originals.jpeg.subarray(7000, 7100).toString('latin1'), 'utf16le'));
+    expectLeak(Buffer.from(originals.jpeg.subarray(scan + 7000, scan + 7100).toString('latin1'), 'utf16le'));
   });
 
   it('gzip, zlib, raw deflate and brotli, whole or inside a larger body', () => {
@@ -134,14 +137,14 @@ describe('the leak detector finds the original', () => {
     expectLeak(Buffer.concat([Buffer.from('junk'), local, Buffer.from('word/media/image1.jpeg'), data]));
   });
 
-  it('nested: gzip of UTF-16 JSON with an escaped, line-broken base64 data: URI', () => {
+  it('nested: gzip of UTF-16 JSON with an escaped, line-broken base64 data: URI', { timeout: 240_000 }, () => {
     const json = JSON.stringify({ c: `data:image/jpeg;base64,${mime76(b64(originals.jpeg))}`.replace(/\//g, '\\/') });
     expectLeak(gzipSync(Buffer.from(json, 'utf16le')));
   });
 
   it('in the request-target or a header', () => {
-    expectLeak('', { url: `/x?p=${originals.jpeg.subarray(4000, 4100).toString('base64url')}` });
-    expectLeak('', { headers: ['X-Photo', b64(originals.jpeg.subarray(4000, 4100))] });
+    expectLeak('', { url: `/x?p=${originals.jpeg.subarray(scan + 4000, scan + 4100).toString('base64url')}` });
+    expectLeak('', { headers: ['X-Photo', b64(originals.jpeg.subarray(scan + 4000, scan + 4100))] });
   });
 
   it('each other original format, raw and as base64', { timeout: 240_000 }, async () => {
@@ -166,7 +169,7 @@ describe('the leak detector stays quiet on sanitised bytes', () => {
   });
 
   it("Veil's own sanitised output of each format, not downscaled, raw and base64 (the hardest case)", { timeout: 240_000 }, async () => {
-    for (const name of ['jpeg', 'png', 'webp', 'gif', 'heic', 'bmp'] as const) {
+    for (const name of ['jpeg', 'png', 'webp', 'gif', 'heic'] as const) {
       const bytes = originals[name];
       if (!bytes) continue;
       const detector = name === 'jpeg' ? jpeg : await LeakDetector.forOriginal(bytes);

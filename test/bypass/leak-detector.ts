@@ -306,27 +306,31 @@ function zeroShare(bytes: Buffer, phase: number, step: number): number {
 
 const wideTextDecoder: Decoder = (bytes) => {
   const out: Array<{ label: string; bytes: Buffer }> = [];
+  // Text of mostly ASCII in UTF-16 has a zero in every other byte and rarely in the others; in
+  // UTF-32, three zeros and a character. Demanding both keeps misaligned readings out.
   for (let align = 0; align < 2; align++) {
+    const even = zeroShare(bytes, align, 2);
+    const odd = zeroShare(bytes, align + 1, 2);
     const slice = bytes.subarray(align, align + Math.floor((bytes.length - align) / 2) * 2);
-    // UTF-16 text of mostly ASCII has a zero in every other byte.
-    if (zeroShare(bytes, align + 1, 2) > 0.3) out.push(...asBytes(`utf16le@${align}`, slice.toString('utf16le')));
-    if (zeroShare(bytes, align, 2) > 0.3) {
+    if (odd > 0.3 && even < 0.1) out.push(...asBytes(`utf16le@${align}`, slice.toString('utf16le')));
+    if (even > 0.3 && odd < 0.1) {
       const swapped = Buffer.from(slice);
       swapped.swap16();
       out.push(...asBytes(`utf16be@${align}`, swapped.toString('utf16le')));
     }
   }
   for (let align = 0; align < 4; align++) {
-    if (zeroShare(bytes, align + 2, 4) < 0.9) continue;
+    const share = [0, 1, 2, 3].map((k) => zeroShare(bytes, align + k, 4));
+    const le = share[0]! < 0.1 && share[2]! > 0.9 && share[3]! > 0.9;
+    const be = share[3]! < 0.1 && share[0]! > 0.9 && share[1]! > 0.9;
+    if (!le && !be) continue;
     const n = Math.floor((bytes.length - align) / 4);
-    for (const le of [true, false]) {
-      const chars: string[] = [];
-      for (let i = 0; i < n; i++) {
-        const cp = le ? bytes.readUInt32LE(align + i * 4) : bytes.readUInt32BE(align + i * 4);
-        chars.push(cp <= 0x10ffff ? String.fromCodePoint(cp) : '?');
-      }
-      out.push(...asBytes(`utf32${le ? 'le' : 'be'}@${align}`, chars.join('')));
+    const chars: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const cp = le ? bytes.readUInt32LE(align + i * 4) : bytes.readUInt32BE(align + i * 4);
+      chars.push(cp <= 0x10ffff ? String.fromCodePoint(cp) : '?');
     }
+    out.push(...asBytes(`utf32${le ? 'le' : 'be'}@${align}`, chars.join('')));
   }
   return out;
 };
@@ -485,21 +489,20 @@ export class LeakDetector {
     return this.regions.find((r) => at >= r.start && at < r.end)?.name ?? '?';
   }
 
-  /** The first offset in `bytes` where a window of the original starts, or -1. */
-  private find(bytes: Buffer): { at: number; originalOffset: number } | null {
-    let found: { at: number; originalOffset: number } | null = null;
-    forEachWindowHash(bytes, (h, at) => {
-      const list = this.index.get(h);
-      if (!list) return false;
-      for (const o of list) {
-        if (sameWindow(bytes, at, this.original, o)) {
-          found = { at, originalOffset: o };
-          return true;
-        }
-      }
-      return false;
-    });
-    return found;
+  /** Where in `bytes` a window of the original starts, if anywhere (hot loop: no closures). */
+  private find(bytes: Uint8Array): { at: number; originalOffset: number } | null {
+    if (bytes.length < WINDOW) return null;
+    const index = this.index;
+    let h = 0;
+    for (let i = 0; i < WINDOW; i++) h = (h * BASE + bytes[i]!) % MOD;
+    for (let at = 0; ; at++) {
+      const list = index.get(h);
+      if (list) for (const o of list) if (sameWindow(bytes, at, this.original, o)) return { at, originalOffset: o };
+      const end = at + WINDOW;
+      if (end >= bytes.length) return null;
+      h = (h - ((bytes[at]! * POW) % MOD) + MOD) % MOD;
+      h = (h * BASE + bytes[end]!) % MOD;
+    }
   }
 
   check(received: ReceivedParts): LeakReport {
@@ -520,33 +523,40 @@ export class LeakDetector {
       sources.push({ where: 'headers', bytes: Buffer.from(lines.join('\n'), 'latin1') });
     }
     for (const source of sources) {
+      const first = this.find(source.bytes);
+      if (first) {
+        hits.push({ where: source.where, decoding: [], originalOffset: first.originalOffset, region: this.regionOf(first.originalOffset) });
+        break;
+      }
+      // Breadth first, each decoding checked as soon as it exists: a leak one decoding deep is
+      // found before anything two deep is even produced.
       let frontier: Array<{ bytes: Buffer; decoding: string[] }> = [{ bytes: source.bytes, decoding: [] }];
-      for (let level = 0; level <= depth && frontier.length > 0 && hits.length === 0; level++) {
+      for (let level = 0; level < depth && frontier.length > 0 && hits.length === 0; level++) {
         const next: typeof frontier = [];
         for (const node of frontier) {
-          const hit = this.find(node.bytes);
-          if (hit) {
-            hits.push({ where: source.where, decoding: node.decoding, originalOffset: hit.originalOffset, region: this.regionOf(hit.originalOffset) });
-            break;
-          }
-          if (level === depth) continue;
-          {
-            for (const child of decodings(node.bytes, level)) {
-              if (child.bytes.length < WINDOW) continue;
-              const key = `${child.bytes.length}:${child.bytes.subarray(0, 64).toString('base64')}:${child.bytes.subarray(-64).toString('base64')}`;
-              if (seen.has(key)) continue;
-              seen.add(key);
-              budget -= child.bytes.length;
-              if (budget < 0) {
-                exhausted = true;
-                continue;
-              }
-              next.push({ bytes: child.bytes, decoding: [...node.decoding, child.label] });
+          if (hits.length > 0) break;
+          for (const child of decodings(node.bytes, level)) {
+            if (child.bytes.length < WINDOW) continue;
+            const key = `${child.bytes.length}:${child.bytes.subarray(0, 64).toString('base64')}:${child.bytes.subarray(-64).toString('base64')}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            budget -= child.bytes.length;
+            if (budget < 0) {
+              exhausted = true;
+              continue;
             }
+            const decoding = [...node.decoding, child.label];
+            const hit = this.find(child.bytes);
+            if (hit) {
+              hits.push({ where: source.where, decoding, originalOffset: hit.originalOffset, region: this.regionOf(hit.originalOffset) });
+              break;
+            }
+            next.push({ bytes: child.bytes, decoding });
           }
         }
         frontier = next;
       }
+      if (hits.length > 0) break;
     }
     return { leaked: hits.length > 0, hits, exhausted };
   }

@@ -11,6 +11,7 @@ export default class BypassSummary implements Reporter {
   onTestRunEnd(modules: ReadonlyArray<TestModule>): void {
     const rows = new Map<string, { attempts: number; leaked: number; refused: number; sanitised: number; errors: number }>();
     const leaks = new Map<string, string[]>();
+    const where: Record<string, string> = {};
     for (const module of modules) {
       for (const test of module.children.allTests()) {
         const meta = test.meta().bypass as AttemptRecord | undefined;
@@ -25,6 +26,7 @@ export default class BypassSummary implements Reporter {
         else if (meta.outcome === 'leaked') {
           row.leaked++;
           leaks.set(cls, [...(leaks.get(cls) ?? []), test.name]);
+          where[test.name] = meta.where ?? '';
         } else if (failed) row.errors++;
         else row[meta.outcome]++;
       }
@@ -41,6 +43,6 @@ export default class BypassSummary implements Reporter {
     out.push(line('TOTAL', total), '');
     for (const [cls, names] of leaks) out.push(`leaks in ${cls}:`, ...names.map((n) => `  - ${n}`));
     process.stdout.write(`${out.join('\n')}\n`);
-    if (process.env.BYPASS_SUMMARY_JSON) writeFileSync(process.env.BYPASS_SUMMARY_JSON, JSON.stringify({ rows: Object.fromEntries(rows), total, leaks: Object.fromEntries(leaks) }, null, 2));
+    if (process.env.BYPASS_SUMMARY_JSON) writeFileSync(process.env.BYPASS_SUMMARY_JSON, JSON.stringify({ rows: Object.fromEntries(rows), total, leaks: Object.fromEntries(leaks), where }, null, 2));
   }
 }

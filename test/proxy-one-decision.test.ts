@@ -127,15 +127,23 @@ describe('pictures that hide are refused, and nothing reaches the CMS', () => {
     });
   }
 
-  it('a large binary body with a JPEG deep inside is cut off before the JPEG reaches the CMS', async () => {
+  it('a binary body with a JPEG deep inside is judged whole: nothing reaches the CMS', async () => {
     const body = Buffer.concat([randomBytes(3 * 1024 * 1024), PHOTO, randomBytes(1024 * 1024)]);
+    const { res, forwarded } = await sendCounting(raw('PUT', '/dav/archive.bin', body, 'application/octet-stream'));
+    expect(res.status).toBe(415);
+    expect(forwarded).toEqual([]);
+  });
+
+  it('a binary body too large to judge whole streams on, and is cut off before the JPEG reaches the CMS', async () => {
+    // Past 4/3 of the 5 MiB photo limit (+64 KiB): checked byte by byte as it streams.
+    const body = Buffer.concat([randomBytes(7 * 1024 * 1024), PHOTO, randomBytes(1024 * 1024)]);
     const next = stub.nextRequest();
     const { res, forwarded } = await sendCounting(raw('PUT', '/dav/archive.bin', body, 'application/octet-stream'));
     expect(res.status).toBe(415);
     // The body streams on while it is checked, so the CMS saw a request: cut off before the JPEG.
     const cutOff = forwarded[0] ?? (await next);
     expect(cutOff.aborted).toBe(true);
-    expect(cutOff.bodyLength).toBeLessThan(3 * 1024 * 1024 + 64 * 1024);
+    expect(cutOff.bodyLength).toBeLessThan(7 * 1024 * 1024 + 64 * 1024);
     expect(holdsOriginal(cutOff.body, PHOTO)).toBe(false);
   });
 });

@@ -6,13 +6,13 @@ import { looksLikeImage } from './inspect/looks-like-image.js';
 import { readMultipartForm, type FormPart, type MultipartUpload } from './multipart/multipart-form.js';
 import { rebuildMultipart, type PartReplacement } from './multipart/multipart-rebuild.js';
 import { bodyNature, NATURE_BYTES, type ContainerKind } from './inspect/body-nature.js';
-import { containerRefusal, scanContainer, type BodyBytes } from './inspect/containers.js';
+import { containerRefusal, refuseContainersInside, scanContainer, type BodyBytes } from './inspect/containers.js';
 import type { ImageKind } from './inspect/looks-like-image.js';
 import { peekBody } from './inspect/peek.js';
 import { readPicture } from './inspect/raw-read.js';
 import { SignatureGuard } from './inspect/signature-guard.js';
 import { hiddenPicture, textPass, type TextPass } from './inspect/text-pass.js';
-import { findPictureSignature } from './inspect/picture-signatures.js';
+import { endsLikeJpegTail, findPictureSignature, looksLikeJpegScan } from './inspect/picture-signatures.js';
 import { sanitiseAll } from './run-sanitiser.js';
 import type { SpoolFactory } from './spool/spool.js';
 import { bodyTooLarge, compressedBody, unreadableForm } from './upload-errors.js';
@@ -174,6 +174,7 @@ class UploadRun {
         continue;
       }
       const pass = textPass(await range.read(0, range.size));
+      await refuseContainersInside(pass.containers, { maxInMemoryBytes: limit });
       if (pass.images.length > 0) found.push({ part, pass });
     }
     return found;
@@ -227,8 +228,8 @@ class UploadRun {
     if (looksLikeImage(bytes)) throw new VeilError('UNSUPPORTED_FORMAT', 'Pictures cannot be uploaded this way through Veil; please use the website\'s media library.');
     const refusal = this.match.inspect?.(bytes);
     if (refusal) throw refusal;
-    textPass(bytes);
-    return this.options.forward(this.withBody(this.req.headers, bytes));
+    // Pictures spelled as text inside its parts are rewritten in place like any text body's.
+    return this.text(bytes);
   }
 
   /** A body whose adapter knows where its files are (base64 in JSON, XML-RPC), then the generic pass. */
@@ -254,6 +255,7 @@ class UploadRun {
   async text(body: ReadableStream<Uint8Array> | Uint8Array, previous?: { contentType: string; ours: { uploadId: string; bytes: Uint8Array }[] }): Promise<Response> {
     const bytes = body instanceof Uint8Array ? body : await readWhole(body, this.textLimit());
     const pass = textPass(bytes, previous?.ours.map((o) => o.bytes));
+    await refuseContainersInside(pass.containers, { maxInMemoryBytes: this.textLimit() });
     const earlier = previous?.ours ?? [];
     if (pass.images.length === 0) {
       if (!previous) return this.options.forward(this.withBody(this.req.headers, bytes));
@@ -299,8 +301,17 @@ class UploadRun {
    * it is sent; at the first one the CMS's request is cut off and the upload refused.
    */
   async binary(body: ReadableStream<Uint8Array>): Promise<Response> {
+    // Up to the text limit the body is judged whole before a byte is sent: a JPEG's tail (its
+    // scan data, ending with EOI) only shows itself at the end.
+    // A body that says it is larger streams at once rather than waiting in memory.
+    const peeked = declaredLength(this.req) > this.textLimit() ? { ended: false, head: new Uint8Array(0), body } : await peekBody(body, this.textLimit() + 1);
+    if (peeked.ended) {
+      const bytes = peeked.head;
+      if (endsLikeJpegTail(bytes) || looksLikeJpegScan(bytes)) throw hiddenPicture();
+      return this.text(bytes);
+    }
     const guard = new SignatureGuard();
-    const guarded = guard.wrap(body, () => hiddenPicture());
+    const guarded = guard.wrap(peeked.body, () => hiddenPicture());
     const res = await this.options.forward(this.withBody(this.req.headers, guarded));
     if (guard.found) {
       await res.body?.cancel().catch(() => undefined);

@@ -12,6 +12,9 @@ import type { CmsAdapter, UploadMatch } from './cms/types.js';
 import { wordpressAdapter } from './cms/wordpress.js';
 import { clientAddress } from './forward/headers.js';
 import { interceptUpload } from './intercept.js';
+import { findHiddenPicture } from './inspect/hidden-pictures.js';
+import { hiddenPicture } from './inspect/text-pass.js';
+import { genericAnswer } from './cms/answers.js';
 import type { SpoolFactory } from './spool/spool.js';
 import type { ForwardHints, Forwarder, ProxyLimits, SanitiseUpload, UploadContext, UploadEvent } from './types.js';
 
@@ -38,6 +41,9 @@ export interface ProxyCoreOptions {
   /** Client address where no Node socket exists (the edge: e.g. CF-Connecting-IP). */
   clientIp?: (req: Request) => string | undefined;
 }
+
+/** Shorter query strings cannot carry a picture with anything in it worth hiding. */
+const QUERY_PICTURE_MIN = 96;
 
 export const DEFAULT_LIMITS: ProxyLimits = {
   maxUploadBytes: 50 * 1024 * 1024,
@@ -85,6 +91,12 @@ export function createProxyCore(options: ProxyCoreOptions): MiddlewareHandler {
     const forward = (outgoing: Request): Promise<Response> => forwarder(outgoing, outgoing.url === req.url ? hints : { ...hints, rawTarget: undefined });
 
     const claim = hasBodyToInspect(req, Boolean(node)) ? firstClaim(adapters, req, url) : undefined;
+    // A picture can ride in the query string too (a CMS may store any parameter); short queries,
+    // which every page view has, cannot hold one and cost nothing here.
+    if (url.search.length >= QUERY_PICTURE_MIN && findHiddenPicture(new TextEncoder().encode(url.search))) {
+      const respond = claim?.match.respond ?? genericAnswer;
+      return respond({ kind: 'refused', error: hiddenPicture() }, { url, fields: {}, accept: req.headers.get('accept') });
+    }
     let res: Response;
     if (!claim) {
       res = await forward(req);

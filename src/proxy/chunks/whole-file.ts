@@ -1,6 +1,6 @@
 import { toVeilError, type VeilError } from '../../pipeline/errors.js';
 import { bodyNature, NATURE_BYTES } from '../inspect/body-nature.js';
-import { containerRefusal, scanContainer } from '../inspect/containers.js';
+import { containerRefusal, refuseContainersInside, scanContainer } from '../inspect/containers.js';
 import { endsLikeJpegTail } from '../inspect/picture-signatures.js';
 import { hiddenPicture, textPass } from '../inspect/text-pass.js';
 
@@ -19,9 +19,11 @@ export async function judgeWholeFile(bytes: Uint8Array): Promise<WholeFile> {
     if (nature.kind === 'container') {
       const finding = await scanContainer(nature.format, { size: bytes.length, read: async (start, end) => bytes.subarray(start, end) }, { maxInMemoryBytes: bytes.length });
       if (finding) throw containerRefusal(nature.format, finding);
-    } else if (textPass(bytes).images.length > 0 || endsLikeJpegTail(bytes)) {
+    } else {
+      const pass = textPass(bytes);
       // A file that arrived in pieces is not rewritten in place: its pictures go no further.
-      throw hiddenPicture();
+      if (pass.images.length > 0 || endsLikeJpegTail(bytes)) throw hiddenPicture();
+      await refuseContainersInside(pass.containers, { maxInMemoryBytes: bytes.length });
     }
   } catch (err) {
     return { kind: 'refused', error: toVeilError(err) };

@@ -17,7 +17,7 @@ export type BodyNature =
   | { kind: 'text'; encoding: TextEncoding }
   | { kind: 'binary' };
 
-export type ContainerKind = 'pdf' | 'zip' | 'iso-bmff' | 'matroska' | 'riff' | 'ole' | 'rtf' | 'postscript';
+export type ContainerKind = 'pdf' | 'zip' | 'iso-bmff' | 'matroska' | 'riff' | 'ole' | 'rtf' | 'postscript' | 'gzip' | 'compressed';
 
 /** How many leading bytes decide (the picture sniffer's window). */
 export const NATURE_BYTES = IMAGE_SNIFF_BYTES;
@@ -47,5 +47,8 @@ export function containerKind(b: Uint8Array): ContainerKind | undefined {
   if (head.startsWith('\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1')) return 'ole';
   if (/^\s*\{\\rtf/.test(head)) return 'rtf';
   if (head.startsWith('%!PS') || head.startsWith('\xc5\xd0\xd3\xc6')) return 'postscript';
+  if (head.startsWith('\x1f\x8b\x08')) return 'gzip';
+  // bzip2, xz, zstd, 7-Zip, RAR: Veil cannot look inside these, so they are refused.
+  if (/^(BZh[1-9]1AY&SY|\xfd7zXZ\0|\x28\xb5\x2f\xfd|7z\xbc\xaf\x27\x1c|Rar!\x1a\x07)/.test(head)) return 'compressed';
   return undefined;
 }

@@ -1,5 +1,5 @@
 import { VeilError } from '../../pipeline/errors.js';
-import { bodyNature, type ContainerKind } from './body-nature.js';
+import { bodyNature, containerKind as containerKindOf, type ContainerKind } from './body-nature.js';
 import { findHiddenPicture } from './hidden-pictures.js';
 import { findPictureSignature } from './picture-signatures.js';
 
@@ -32,6 +32,19 @@ export async function scanContainer(kind: ContainerKind, body: BodyBytes, limits
   return scanInMemory(kind, bytes, limits, 0);
 }
 
+/**
+ * Documents and videos found inside text (a base64 PDF in a JSON API call, a data:video/mp4 URI):
+ * each is looked inside as if it had been sent on its own. Throws the refusal.
+ */
+export async function refuseContainersInside(found: readonly Uint8Array[], limits: ContainerLimits): Promise<void> {
+  for (const bytes of found) {
+    const kind = containerKindOf(bytes);
+    if (!kind) continue;
+    const finding = await scanContainer(kind, { size: bytes.length, read: async (start, end) => bytes.subarray(start, end) }, limits);
+    if (finding) throw containerRefusal(kind, finding);
+  }
+}
+
 export function containerRefusal(kind: ContainerKind, finding: Finding): VeilError {
   const what = DESCRIPTIONS[kind];
   const why: Record<Finding, string> = {
@@ -53,9 +66,17 @@ const DESCRIPTIONS: Record<ContainerKind, string> = {
   ole: 'This Office document',
   rtf: 'This document',
   postscript: 'This PostScript file',
+  gzip: 'This compressed file',
+  compressed: 'This compressed archive',
 };
 
 async function scanInMemory(kind: ContainerKind, bytes: Uint8Array, limits: ContainerLimits, depth: number): Promise<Finding | undefined> {
+  if (kind === 'compressed') return 'unreadable';
+  if (kind === 'gzip') {
+    const inner = await inflate(bytes, 'gzip', limits.maxInMemoryBytes).catch(() => undefined);
+    if (!inner) return 'unreadable';
+    return depth >= MAX_ZIP_DEPTH ? 'too-large' : scanEntry(inner, limits, depth + 1);
+  }
   if (kind === 'pdf') return scanPdf(bytes);
   if (kind === 'zip') return scanZip(bytes, limits, depth);
   if (kind === 'iso-bmff') return scanIsoBmff({ size: bytes.length, read: async (s, e) => bytes.subarray(s, e) }, limits);
@@ -167,6 +188,8 @@ const PARENT_BOXES = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'udta', 'm
 /** Where phones and cameras write the place: QuickTime ©xyz, 3GPP loci, Apple's ISO6709 key, XMP. */
 const LOCATION_BOXES = new Set(['\xa9xyz', 'loci', '\xa9loc', 'gps ', 'GPS ']);
 const PICTURE_BOXES = new Set(['covr', 'thmb', 'CNTH', 'PICT', 'snal']);
+/** HEIF's image items: a still picture in ISO-BMFF clothing, whatever its brands say. */
+const IMAGE_ITEM_BOXES = new Set(['iinf', 'iloc', 'pitm', 'iprp', 'ipco', 'idat', 'iref']);
 const XMP_UUID = 'be7acfcb97a942e89c71999491e3afac';
 /** Metadata boxes are small; a larger one is refused rather than read. */
 const MAX_BOX_READ = 64 * 1024 * 1024;
@@ -192,7 +215,9 @@ async function walkBoxes(body: BodyBytes, start: number, end: number, depth: num
     } else if (size === 0) size = end - at;
     if (size < headerSize || at + size > end) return depth === 0 && at + size > end && type === 'mdat' ? undefined : 'unreadable';
     if (LOCATION_BOXES.has(type)) return 'location';
-    if (PICTURE_BOXES.has(type)) return 'pictures';
+    if (PICTURE_BOXES.has(type) || IMAGE_ITEM_BOXES.has(type)) return 'pictures';
+    // A `pict` handler makes the file a still image (HEIF/AVIF whose brands were changed).
+    if (type === 'hdlr' && latin1(header.subarray(headerSize + 8, headerSize + 12)) === 'pict') return 'pictures';
     if (type === 'mdat' || type === 'free' || type === 'skip' || type === 'wide') {
       // frames and padding
     } else if (PARENT_BOXES.has(type)) {
@@ -243,7 +268,7 @@ async function scanStreamed(body: BodyBytes): Promise<Finding | undefined> {
 // --- helpers ------------------------------------------------------------------------------------
 
 /** Web-standard decompression (runs at the edge too), stopped once past `limit` bytes. */
-async function inflate(data: Uint8Array, format: 'deflate' | 'deflate-raw', limit: number): Promise<Uint8Array> {
+async function inflate(data: Uint8Array, format: 'deflate' | 'deflate-raw' | 'gzip', limit: number): Promise<Uint8Array> {
   const stream = new Blob([data as BlobPart]).stream().pipeThrough(new DecompressionStream(format));
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];

@@ -1,4 +1,5 @@
 import type { ImageKind } from './looks-like-image.js';
+import { containerKind } from './body-nature.js';
 import { findPictureSignature } from './picture-signatures.js';
 import { decodeText } from './text-encoding.js';
 
@@ -30,27 +31,40 @@ const BASE64_RUN = /[A-Za-z0-9+/_-](?:[A-Za-z0-9+/_=-]|\s)*/g;
 const HEX_RUN = /[0-9A-Fa-f](?:[0-9A-Fa-f]|\s)*/g;
 /** Field values as a PHP script would receive them whole: JSON strings, form values, XML text. */
 const JSON_STRING = /"((?:[^"\\]|\\.)*)"/g;
+const BYTE_ARRAY = /\[\s*\d{1,3}(?:\s*,\s*\d{1,3}){15,}\s*\]/g;
+/** Documents found inside text, handed back for a look inside; more than this many is refused. */
+const MAX_CONTAINERS = 16;
 const XML_TEXT = />([^<]+)</g;
 
 /** `ours`: pictures Veil already sanitised into this body, wherever they appear whole. */
-export function findHiddenPicture(bytes: Uint8Array, ours: readonly Uint8Array[] = []): HiddenPicture | undefined {
-  const find = (data: Uint8Array) => findPictureSignature(data, 0, ours);
+export function findHiddenPicture(bytes: Uint8Array, ours: readonly Uint8Array[] = [], containers?: Uint8Array[]): HiddenPicture | undefined {
+  const find = (data: Uint8Array) => {
+    // A document or video spelled as text is handed back to be looked inside (it is async work).
+    if (containers && containers.length < MAX_CONTAINERS && data.length > 64 && containerKind(data.subarray(0, 1024))) containers.push(data);
+    return findPictureSignature(data, 0, ours);
+  };
   const raw = find(bytes);
   if (raw) return { kind: raw.kind, spelling: 'raw' };
   const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   const views: { text: string; spelling: string; depth: number }[] = [{ text: latin1, spelling: 'text', depth: 0 }];
   const decoded = decodeText(bytes);
   if (decoded && decoded.encoding !== 'utf-8') views.push({ text: decoded.text, spelling: decoded.encoding, depth: 1 });
+  // Binary data is searched as it is: no server percent- or entity-decodes it, and unwrapping a
+  // large binary body would cost memory for nothing.
+  if (!decoded) views[0]!.depth = MAX_DEPTH;
   const seen = new Set<string>([latin1]);
   let budget = Math.max(8 * latin1.length, 1 << 20);
 
   while (views.length > 0) {
     const view = views.shift()!;
+    // Veil's own pictures, where a decoding shows them as bytes, are blanked before anything
+    // else: a further decoding of their bytes would mangle them into "someone else's" picture.
+    if (ours.length > 0 && view.depth > 0) view.text = blankOurs(view.text, ours);
     if (view.depth > 0) {
       const found = find(Buffer.from(view.text, 'latin1'));
       if (found) return { kind: found.kind, spelling: `${view.spelling}/raw` };
     }
-    const inRuns = base64Runs(view.text, find) ?? hexRuns(view.text, find) ?? lenientFields(view.text, find);
+    const inRuns = base64Runs(view.text, find) ?? hexRuns(view.text, find) ?? lenientFields(view.text, find) ?? byteArrays(view.text, find);
     if (inRuns) return { kind: inRuns.kind, spelling: `${view.spelling}/${inRuns.spelling}` };
     if (view.depth >= MAX_DEPTH) continue;
     for (const [spelling, unwrap] of UNWRAPPERS) {
@@ -63,6 +77,18 @@ export function findHiddenPicture(bytes: Uint8Array, ours: readonly Uint8Array[]
     }
   }
   return undefined;
+}
+
+function blankOurs(text: string, ours: readonly Uint8Array[]): string {
+  let out = text;
+  for (const picture of ours) {
+    const head = Buffer.from(picture.subarray(0, 16)).toString('latin1');
+    for (let at = out.indexOf(head); at !== -1; at = out.indexOf(head, at + 1)) {
+      const candidate = Buffer.from(out.slice(at, at + picture.byteLength), 'latin1');
+      if (findPictureSignature(candidate, 0, [picture]) === undefined) out = out.slice(0, at) + ' '.repeat(picture.byteLength) + out.slice(at + picture.byteLength);
+    }
+  }
+  return out;
 }
 
 /** Contiguous base64 (whitespace allowed), decoded at each of the four alignments. */
@@ -112,6 +138,17 @@ function hexRuns(text: string, find: Finder): { kind: ImageKind; spelling: strin
       const found = find(Buffer.from(even, 'hex'));
       if (found) return { kind: found.kind, spelling: 'hex' };
     }
+  }
+  return undefined;
+}
+
+/** JSON arrays of byte values (`[255,216,255,...]`), as some APIs send files. */
+function byteArrays(text: string, find: Finder): { kind: ImageKind; spelling: string } | undefined {
+  for (const m of text.matchAll(BYTE_ARRAY)) {
+    const values = m[0].slice(1, -1).split(',').map((v) => Number(v.trim()));
+    if (values.some((v) => v > 255)) continue;
+    const found = find(Uint8Array.from(values));
+    if (found) return { kind: found.kind, spelling: 'byte-array' };
   }
   return undefined;
 }

@@ -20,7 +20,10 @@ export type ImageKind =
   | 'jxl'
   | 'jp2'
   | 'psd'
-  | 'camera-raw';
+  | 'camera-raw'
+  | 'tga'
+  | 'pcx'
+  | 'pnm';
 
 /**
  * How many leading bytes decide. Binary signatures need a few dozen; the rest is for SVG, whose
@@ -61,11 +64,33 @@ export function rasterKind(b: Uint8Array): ImageKind | undefined {
   if (head4 === '8BPS' && b[4] === 0 && (b[5] === 1 || b[5] === 2)) return 'psd';
   if (isBmp(b)) return 'bmp';
   if (isIco(b)) return 'ico';
+  if (isPnm(b)) return 'pnm';
+  if (isPcx(b)) return 'pcx';
+  if (isTga(b)) return 'tga';
   return undefined;
 }
 
+/** Netpbm (PPM, PGM, PBM, PAM): "P1".."P7", whitespace, then the width as digits. ImageMagick reads them. */
+function isPnm(b: Uint8Array): boolean {
+  return b.length >= 4 && b[0] === 0x50 && b[1]! >= 0x31 && b[1]! <= 0x37 && /^[ \t\r\n]+(#[^\n]*\n\s*)*\d/.test(ascii(b, 2, Math.min(64, b.length - 2)));
+}
+
+/** PCX: manufacturer 10, a known version, RLE encoding, a usual bit depth. */
+function isPcx(b: Uint8Array): boolean {
+  return b.length >= 128 && b[0] === 0x0a && [0, 2, 3, 4, 5].includes(b[1]!) && b[2] === 1 && [1, 2, 4, 8].includes(b[3]!);
+}
+
+/** TGA has no magic: a colour-map flag, an image type and a pixel depth that make sense, and a size. */
+function isTga(b: Uint8Array): boolean {
+  if (b.length < 18 || b[1]! > 1 || ![1, 2, 3, 9, 10, 11].includes(b[2]!)) return false;
+  const width = b[12]! | (b[13]! << 8);
+  const height = b[14]! | (b[15]! << 8);
+  const colourMapOk = b[1] === 1 ? [15, 16, 24, 32].includes(b[7]!) : b[3] === 0 && b[4] === 0 && b[7] === 0;
+  return colourMapOk && width > 0 && height > 0 && [8, 15, 16, 24, 32].includes(b[16]!) && (b[17]! & 0xc0) === 0;
+}
+
 const AVIF_BRANDS = new Set(['avif', 'avis']);
-const HEIF_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'hevm', 'hevs', 'mif1', 'mif2', 'msf1', 'miaf', 'MiHE', 'MiHA', 'MiHB']);
+const HEIF_BRANDS = new Set(['heic', 'heix', 'heim', 'heis', 'hevc', 'hevx', 'hevm', 'hevs', 'mif1', 'mif2', 'msf1', 'miaf', 'MiHE', 'MiHA', 'MiHB', 'avci', 'avcs', 'jpeg', 'jpgs', 'vvic', 'vvis', 'heif']);
 
 /** AVIF, HEIC/HEIF and Canon CR3 share ISO-BMFF: an `ftyp` box whose brands say what follows. */
 function isoBmffKind(b: Uint8Array): ImageKind | undefined {

@@ -63,7 +63,13 @@ export function findPictureSignature(bytes: Uint8Array, from = 0, ours: readonly
 
 function startsWithBytes(bytes: Uint8Array, offset: number, picture: Uint8Array): boolean {
   if (offset + picture.byteLength > bytes.byteLength) return false;
-  return Buffer.from(bytes.buffer, bytes.byteOffset + offset, picture.byteLength).equals(picture);
+  if (Buffer.from(bytes.buffer, bytes.byteOffset + offset, picture.byteLength).equals(picture)) return true;
+  // A form field percent-decoded with "+" kept (as callers do, to find more) shows a space as "+".
+  for (let i = 0; i < picture.byteLength; i++) {
+    const seen = bytes[offset + i]!;
+    if (seen !== picture[i] && !(picture[i] === 0x20 && seen === 0x2b)) return false;
+  }
+  return true;
 }
 
 function firstSignature(bytes: Uint8Array, from: number): FoundSignature | undefined {
@@ -92,9 +98,22 @@ function confirmed(kind: ImageKind, b: Uint8Array): boolean {
   // "BM" and ICO headers are short and weak; they only count at the start of a body or part.
   if (kind === 'bmp' || kind === 'ico') return false;
   if (kind === 'png') return true;
+  // Short magic numbers (TIFF's "II*\0", raw formats', JPEG 2000's codestream) need a plausible
+  // header behind them before a match in the middle of other data counts.
+  if (kind === 'tiff' || kind === 'camera-raw') return tiffOffsetOk(b);
+  if (kind === 'jp2' && b[0] === 0xff) return b[4] === 0x00 && b[5]! >= 0x29;
   // "GIF89a" or "IIRS" in a sentence is not a picture: a real header goes on in binary (sizes,
   // offsets, flags) within a few bytes of its signature.
   return Array.from(b.subarray(4, 24)).some((byte) => (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) || byte > 0x7e);
+}
+
+/** The first IFD's offset: inside the file, and small (cameras put it at 8 or just after). */
+function tiffOffsetOk(b: Uint8Array): boolean {
+  if (b.length < 8) return true;
+  if (b[0] === 0x46) return true; // FUJIFILMCCD-RAW spells itself out in full
+  const little = b[0] === 0x49;
+  const offset = little ? b[4]! | (b[5]! << 8) | (b[6]! << 16) | (b[7]! << 24) : (b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!;
+  return offset >= 8 && offset < 1 << 20;
 }
 
 /** SOI, then a marker with a length whose segment ends where another marker begins (or the window ends). */
@@ -124,7 +143,28 @@ export function startsInsidePicture(b: Uint8Array, complete: boolean): boolean {
     if (length >= 2 && (4 + length - 2 >= b.length || b[2 + length] === 0xff)) return true;
   }
   if (ascii(b, 0, 6) === 'Exif\0\0') return true;
+  // A PNG without its signature (its chunks from IHDR or IDAT on), a WebP without its RIFF header.
+  if (b.length >= 8 && PNG_CHUNKS.has(ascii(b, 4, 4))) return true;
+  if (ascii(b, 0, 4) === 'WEBP' || /^VP8[ LX]$/.test(ascii(b, 0, 4))) return true;
   return false;
+}
+
+const PNG_CHUNKS = new Set(['IHDR', 'IDAT', 'IEND', 'PLTE', 'tEXt', 'zTXt', 'iTXt', 'eXIf', 'iCCP', 'acTL', 'fcTL', 'fdAT', 'pHYs', 'tIME']);
+
+/**
+ * JPEG entropy-coded data (a picture from its scan on, the tail of a split upload): every 0xFF in
+ * it is followed by a stuffed 0x00 or a restart marker, where in other binary data that is rare.
+ * Judged on a whole body.
+ */
+export function looksLikeJpegScan(b: Uint8Array): boolean {
+  let ffs = 0;
+  let stuffed = 0;
+  for (let at = b.indexOf(0xff); at !== -1 && at + 1 < b.length; at = b.indexOf(0xff, at + 1)) {
+    ffs++;
+    const next = b[at + 1]!;
+    if (next === 0x00 || (next >= 0xd0 && next <= 0xd7) || next === 0xd9) stuffed++;
+  }
+  return ffs >= 16 && stuffed / ffs >= 0.9;
 }
 
 /** A binary tail of a JPEG: the last bytes are EOI. Judged on the whole body. */

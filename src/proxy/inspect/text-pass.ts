@@ -7,6 +7,8 @@ import { decodeText, encodeText } from './text-encoding.js';
 /** Pictures found in a body read whole, and how to put sanitised ones in their place. */
 export interface TextPass {
   images: Uint8Array[];
+  /** Documents and videos spelled inside the text (base64 PDFs, data:video URIs), to be looked inside. */
+  containers: Uint8Array[];
   rebuild(sanitised: { bytes: Uint8Array; contentType: string }[]): Uint8Array;
 }
 
@@ -28,11 +30,13 @@ export function textPass(body: Uint8Array, ours: readonly Uint8Array[] = []): Te
   const masked = Buffer.from(working);
   for (const image of found) masked.fill(0x20, image.start, image.end);
   // Raw bytes are looked for in the body as it came too: a wide decoding would have hidden them.
-  const hidden = findHiddenPicture(masked, ours) ?? (wide ? findPictureSignature(body, 0, ours) : undefined);
+  const containers: Uint8Array[] = [];
+  const hidden = findHiddenPicture(masked, ours, containers) ?? (wide ? findPictureSignature(body, 0, ours) : undefined);
   if (hidden) throw hiddenPicture();
 
   return {
     images: found.map((image) => image.bytes),
+    containers,
     rebuild(sanitised) {
       const rewritten = replaceEmbeddedImages(working, found, sanitised);
       return wide ? encodeText(wide, Buffer.from(rewritten).toString('utf8')) : rewritten;

@@ -29,8 +29,8 @@ import {
   detectionScales,
   detectionTileCount,
   minFaceHeightFor,
-  MODEL_MIN_FACE_PX,
 } from '../src/pipeline/faces.js';
+import { BLAZEFACE_MIN_FACE_PX as MODEL_MIN_FACE_PX } from '../src/pipeline/faces-blazeface.js';
 import type { RawImage } from '../src/pipeline/types.js';
 import { demoGroundTruth, falsePositives, PROJECT_ROOT, smallFacePhoto, type SmallFacePhoto } from './helpers/faces.js';
 
@@ -205,7 +205,7 @@ describe('the face model file', () => {
   const tiny: RawImage = { data: Buffer.alloc(64 * 64 * 3, 128), width: 64, height: 64, channels: 3 };
 
   it('is found in models/ of the package, from src/ and from the compiled dist/', async () => {
-    const expected = path.join(PROJECT_ROOT, 'models', 'blazeface-full-range.onnx');
+    const expected = path.join(PROJECT_ROOT, 'models', 'yunet_n_dynamic.onnx');
     expect(defaultFaceModelPath()).toBe(expected);
     // test/global-setup.ts compiles src/ to dist/ before the tests run.
     const compiled = (await import(pathToFileURL(path.join(PROJECT_ROOT, 'dist/src/pipeline/faces-onnx.js')).href)) as { defaultFaceModelPath(): string };

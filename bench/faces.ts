@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { DEFAULT_FACE_MIN_PX, detectFaces, detectionScales, detectionTileCount } from '../src/pipeline/faces.js';
-import { FACE_MODEL_INPUT_SIZE, loadFaceModel } from '../src/pipeline/faces-onnx.js';
+import { blazeFaceModelPath, FACE_MODEL_INPUT_SIZE, loadFaceModel } from '../src/pipeline/faces-onnx.js';
 import { redactFaces } from '../src/pipeline/redact.js';
 import type { RawImage } from '../src/pipeline/types.js';
 import { mb, median, ms, table, timed } from './stats.js';
@@ -68,7 +68,8 @@ export async function benchFaces(files: string[]): Promise<void> {
 
 /** The network's time per 192 px tile in batches of 8, as detectFaces runs it (pixels of a real photo). */
 async function networkMsPerTile(bytes: Buffer): Promise<number> {
-  const model = await loadFaceModel();
+  const model = await loadFaceModel(blazeFaceModelPath());
+  if (model.family !== 'blazeface') throw new Error('expected the BlazeFace model');
   const size = FACE_MODEL_INPUT_SIZE;
   const batch = 8;
   const crops = await Promise.all(

@@ -54,6 +54,7 @@ export interface Config {
     readonly minScore: number | null;
     /** Detections scored in [low, high] are held for review as uncertain. */
     readonly reviewBand: readonly [number, number] | null;
+    readonly uncertainScore: number;
   };
   readonly limits: {
     readonly maxEdge: number;
@@ -216,6 +217,7 @@ function assemble(v: Values, cwd: string): Config {
       padding: v.FACE_PADDING,
       minScore: v.FACE_MIN_SCORE ?? null,
       reviewBand: v.FACE_REVIEW_BAND ?? null,
+      uncertainScore: v.FACE_UNCERTAIN_SCORE,
     },
     limits: {
       maxEdge: v.MAX_EDGE,
@@ -524,6 +526,7 @@ const SETTINGS = {
   FACE_MIN_SCORE: optional(decimal(0, 1), "Detection score (0..1) above which something counts as a face, overriding the model's own threshold.", {
     whenUnset: "the model's own",
   }),
+  FACE_UNCERTAIN_SCORE: withDefault('0.3', decimal(0, 1), 'Detections scored from this up to the face threshold are possible faces: blurred too under blur, faces under hold.'),
   FACE_REVIEW_BAND: optional(scoreBand, 'Scores "low,high" (0..1): detections scored in this band are uncertain and the photo is held for review.'),
   MAX_EDGE: withDefault('1600', wholeNumber(64, 10000, 'of pixels'), 'Longest edge of a published image, in pixels; larger images are downscaled.'),
   MAX_UPLOAD_BYTES: withDefault('50MiB', byteSize(1024, 64 * 1024 ** 3), 'Largest image file accepted (52428800, 50MB, 50MiB and 50M all mean the same).'),

@@ -70,6 +70,7 @@ export function pipelineSettings(config: Config): PipelineSettings {
       minFacePx: f.minPx,
       minScore: f.minScore ?? undefined,
       reviewBand: f.reviewBand ?? undefined,
+      uncertainScore: f.uncertainScore,
       redaction: f.redaction,
       padding: f.padding,
       modelPath: f.model ?? undefined,

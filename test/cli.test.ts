@@ -81,7 +81,7 @@ describe('veil sanitise', () => {
     const run = await veil(['sanitise', DEMO_PHOTO, '-o', out]);
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/GPS position/);
-    expect(run.stdout).toMatch(/faces: 3 identifiable, 3 redacted/);
+    expect(run.stdout).toMatch(/faces: 3 faces found, 3 redacted/);
   });
 
   it('refuses to overwrite the original', async () => {

@@ -50,6 +50,7 @@ describe('loadConfig defaults', () => {
       padding: 0.25,
       minScore: null,
       reviewBand: null,
+      uncertainScore: 0.3,
     });
     expect(config.limits).toEqual({
       maxEdge: 1600,

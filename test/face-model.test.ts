@@ -14,6 +14,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  blazeFaceModelPath,
   defaultFaceModelPath,
   FACE_MODEL_ANCHORS,
   FACE_MODEL_BLOCK,
@@ -135,7 +136,9 @@ if (!SOURCE_DIR) {
       // TF.js's input scaling, as MediaPipe and @vladmandic/human apply it.
       const scaled = Float32Array.from(input, (v) => v / 127.5 - 1);
       const reference = tf.tidy(() => (graph.execute(tf.tensor4d(scaled, [count, SIZE, SIZE, 3]), 'Identity') as InstanceType<typeof tf.Tensor>).dataSync() as Float32Array);
-      const onnx = await (await loadFaceModel()).run(input, count);
+      const model = await loadFaceModel(blazeFaceModelPath());
+      if (model.family !== 'blazeface') throw new Error(`${model.path} is not read as BlazeFace`);
+      const onnx = await model.run(input, count);
       const tfOf: ValueOf = (t, a, v) => tfValue(reference, t, a, v);
       const onnxOf: ValueOf = (t, a, v) => onnxValue(onnx, t, a, v);
 
@@ -175,13 +178,35 @@ if (!SOURCE_DIR) {
       const out = path.join(temp, 'rebuilt.onnx');
       const run = spawnSync(process.execPath, ['--import', 'tsx', 'models/build-face-model.ts', '--out', out], { cwd: PROJECT_ROOT, encoding: 'utf8' });
       expect(run.status, run.stderr).toBe(0);
-      const checkedIn = readFileSync(defaultFaceModelPath());
+      const checkedIn = readFileSync(blazeFaceModelPath());
       expect(sha256(readFileSync(out))).toBe(sha256(checkedIn));
     });
 
     it('is the file whose checksum models/README.md publishes', () => {
       const readme = readFileSync(path.join(PROJECT_ROOT, 'models/README.md'), 'utf8');
-      expect(readme).toContain(sha256(readFileSync(defaultFaceModelPath())));
+      expect(readme).toContain(sha256(readFileSync(blazeFaceModelPath())));
     });
   });
 }
+
+/** YuNet-n is a checked-in file from a public repository, not built here: its bytes are what is checked. */
+describe('the YuNet-n model file', () => {
+  const YUNET_SHA256 = '104ee26c71d5c270ce79a6b3dced91c91013260d29a6bf18f9296c5b8c4c2b12';
+  it('is the default model, byte for byte the file libfacedetection.train publishes, with the checksum models/README.md gives', () => {
+    const bytes = readFileSync(defaultFaceModelPath());
+    expect(path.basename(defaultFaceModelPath())).toBe('yunet_n_dynamic.onnx');
+    expect(bytes.length).toBe(322_906);
+    expect(sha256(bytes)).toBe(YUNET_SHA256);
+    const readme = readFileSync(path.join(PROJECT_ROOT, 'models/README.md'), 'utf8');
+    expect(readme).toContain(YUNET_SHA256);
+  });
+
+  it('has its licence beside it', () => {
+    expect(readFileSync(path.join(PROJECT_ROOT, 'models/LICENSE.yunet'), 'utf8')).toMatch(/Apache License\s+Version 2\.0/);
+  });
+
+  it('is read as the YuNet family, and the BlazeFace file as BlazeFace, from their graphs', async () => {
+    expect((await loadFaceModel(defaultFaceModelPath())).family).toBe('yunet');
+    expect((await loadFaceModel(blazeFaceModelPath())).family).toBe('blazeface');
+  });
+});

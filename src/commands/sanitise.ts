@@ -98,7 +98,9 @@ export function summarise(report: SanitiseReport): string {
   for (const change of report.changes) lines.push(`     ${change}`);
   if (report.faces) {
     const f = report.faces;
-    lines.push(`     faces: ${f.identifiable} identifiable, ${f.redacted} redacted (${f.redaction}), ${f.faces.length - f.identifiable} left (smaller than ${f.minFacePx} px)`);
+    const small = f.faces.filter((d) => d.action === 'too-small').length;
+    lines.push(`     faces: ${f.summary ?? `${f.identifiable} found, ${f.redacted} redacted.`}`);
+    lines.push(`     redaction: ${f.redaction}${small > 0 ? `; ${small} left as ${small === 1 ? 'it is' : 'they are'} (smaller than ${f.minFacePx} px once published)` : ''}`);
   }
   return lines.join('\n');
 }

@@ -1,6 +1,7 @@
 /**
- * The one place Veil talks to onnxruntime-node. Everything about what the face model means
- * (preprocessing, anchors, NMS) lives in faces.ts; this file only loads and runs it.
+ * The one place Veil talks to onnxruntime-node. Everything about what a face model means
+ * (preprocessing, anchors, NMS) lives in faces*.ts; this file only loads and runs it, and tells
+ * the two supported families apart by their graph's inputs and outputs.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -9,8 +10,17 @@ import { fileURLToPath } from 'node:url';
 import type * as Ort from 'onnxruntime-node';
 import { VeilError } from './errors.js';
 
-/** The model file shipped in the package (built by models/build-face-model.ts). */
-export const DEFAULT_FACE_MODEL_FILE = 'models/blazeface-full-range.onnx';
+/** The primary model shipped in the package: YuNet-n (see models/README.md). */
+export const DEFAULT_FACE_MODEL_FILE = 'models/yunet_n_dynamic.onnx';
+/** The second family, kept as a measured second opinion (built by models/build-face-model.ts). */
+export const BLAZEFACE_MODEL_FILE = 'models/blazeface-full-range.onnx';
+
+/** YuNet's contract: float32 BGR 0–255 NCHW in, per stride s: cls_s, obj_s, bbox_s, kps_s. */
+export const YUNET_INPUT = 'input';
+export const YUNET_STRIDES = [8, 16, 32] as const;
+/** Height and width of YuNet's input must be multiples of this. */
+export const YUNET_ALIGN = 32;
+const YUNET_OUTPUTS = YUNET_STRIDES.flatMap((s) => [`cls_${s}`, `obj_${s}`, `bbox_${s}`]);
 
 /** The input/output contract of the "BlazeFace full-range" family Veil supports (see models/README.md). */
 export const FACE_MODEL_INPUT = 'image';
@@ -33,7 +43,31 @@ const OUTPUT_DIMS = [FACE_MODEL_BLOCK ** 2 * FACE_MODEL_VALUES_PER_ANCHOR, FACE_
 /** Output values per tile. */
 export const FACE_MODEL_TILE_VALUES = FACE_MODEL_ANCHORS * FACE_MODEL_VALUES_PER_ANCHOR;
 
-export interface FaceModel {
+/** One stride's outputs: N = batch * (height / s) * (width / s) cells, row-major, image after image. */
+export interface YuNetLevel {
+  stride: number;
+  /** Sigmoid class score, [N]. */
+  cls: Float32Array;
+  /** Sigmoid objectness, [N]. */
+  obj: Float32Array;
+  /** (dx, dy, dw, dh) in stride units, [N * 4]. */
+  bbox: Float32Array;
+}
+
+export interface YuNetModel {
+  readonly family: 'yunet';
+  readonly path: string;
+  /**
+   * Runs the network on `batch` float32 BGR images of one size, NCHW, width and height multiples
+   * of YUNET_ALIGN. Each level's arrays hold the batch's images one after another.
+   */
+  run(input: Float32Array, width: number, height: number, batch?: number): Promise<YuNetLevel[]>;
+}
+
+export type FaceModel = YuNetModel | BlazeFaceModel;
+
+export interface BlazeFaceModel {
+  readonly family: 'blazeface';
   readonly path: string;
   /**
    * Runs the network on `count` tiles of FACE_MODEL_INPUT_SIZE² pixels, 8-bit RGB, interleaved
@@ -45,10 +79,16 @@ export interface FaceModel {
 const sessions = new Map<string, Promise<FaceModel>>();
 let packageRoot: string | undefined;
 
-/** models/blazeface-full-range.onnx in Veil's package, whether running from src/ or dist/src/. */
+/** models/yunet_n_dynamic.onnx in Veil's package, whether running from src/ or dist/src/. */
 export function defaultFaceModelPath(): string {
   packageRoot ??= findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
   return path.join(packageRoot, DEFAULT_FACE_MODEL_FILE);
+}
+
+/** models/blazeface-full-range.onnx in Veil's package. */
+export function blazeFaceModelPath(): string {
+  packageRoot ??= findPackageRoot(path.dirname(fileURLToPath(import.meta.url)));
+  return path.join(packageRoot, BLAZEFACE_MODEL_FILE);
 }
 
 function findPackageRoot(start: string): string {
@@ -116,12 +156,14 @@ async function createFaceModel(modelPath: string): Promise<FaceModel> {
     const reason = err instanceof Error ? err.message : String(err);
     throw new VeilError('MODEL_UNAVAILABLE', `The face model ${modelPath} could not be loaded (${reason}). Rebuild it with "npm run build:model" or point FACE_MODEL at a valid file.`, { cause: err });
   }
+  if (isYuNet(session)) return yunetModel(ort, session, modelPath);
   const contract = checkContract(session);
   if (contract) {
     await session.release().catch(() => undefined);
-    throw new VeilError('MODEL_UNAVAILABLE', `The face model ${modelPath} is not a supported BlazeFace full-range model: ${contract} Rebuild it with "npm run build:model" or point FACE_MODEL at a file it built.`);
+    throw new VeilError('MODEL_UNAVAILABLE', `The face model ${modelPath} is neither a YuNet model nor a supported BlazeFace full-range model: ${contract} Point FACE_MODEL at the .onnx file Veil ships, or one "npm run build:model" built.`);
   }
   return {
+    family: 'blazeface',
     path: modelPath,
     async run(tiles, count) {
       const input = new ort.Tensor('uint8', tiles, [count, FACE_MODEL_INPUT_SIZE, FACE_MODEL_INPUT_SIZE, 3]);
@@ -138,6 +180,42 @@ async function createFaceModel(modelPath: string): Promise<FaceModel> {
         throw new VeilError('MODEL_UNAVAILABLE', `The face model ${modelPath} returned ${output?.dims.join('x') ?? 'nothing'}, not [${count}, ${OUTPUT_DIMS.join(', ')}].`);
       }
       return output.data as Float32Array;
+    },
+  };
+}
+
+/** YuNet's graph: one float32 [batch, 3, h, w] input named "input", and cls/obj/bbox per stride. */
+function isYuNet(session: Ort.InferenceSession): boolean {
+  const input = session.inputMetadata.find((m) => m.name === YUNET_INPUT);
+  return Boolean(input?.isTensor && input.type === 'float32' && input.shape.length === 4 && input.shape[1] === 3) && YUNET_OUTPUTS.every((name) => session.outputNames.includes(name));
+}
+
+function yunetModel(ort: typeof Ort, session: Ort.InferenceSession, modelPath: string): YuNetModel {
+  return {
+    family: 'yunet',
+    path: modelPath,
+    async run(pixels, width, height, batch = 1) {
+      if (width % YUNET_ALIGN || height % YUNET_ALIGN || pixels.length !== batch * 3 * width * height) {
+        throw new VeilError('BAD_REQUEST', `YuNet needs ${batch} input(s) of 3x${height}x${width}, with sides multiples of ${YUNET_ALIGN}.`);
+      }
+      let result: Ort.InferenceSession.ReturnType;
+      try {
+        result = await session.run({ [YUNET_INPUT]: new ort.Tensor('float32', pixels, [batch, 3, height, width]) }, YUNET_OUTPUTS);
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new VeilError('MODEL_UNAVAILABLE', `The face model ${modelPath} failed to run (${reason}).`, { cause: err });
+      }
+      return YUNET_STRIDES.map((stride) => {
+        const cells = batch * (width / stride) * (height / stride);
+        const take = (name: string, per: number): Float32Array => {
+          const t = result[`${name}_${stride}`];
+          if (!t || t.type !== 'float32' || t.data.length !== cells * per) {
+            throw new VeilError('MODEL_UNAVAILABLE', `The face model ${modelPath} returned ${t?.dims.join('x') ?? 'nothing'} for ${name}_${stride}, not [${batch}, ${cells / batch}, ${per}].`);
+          }
+          return t.data as Float32Array;
+        };
+        return { stride, cls: take('cls', 1), obj: take('obj', 1), bbox: take('bbox', 4) };
+      });
     },
   };
 }

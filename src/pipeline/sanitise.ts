@@ -5,7 +5,7 @@ import { chooseOutputFormat, encodeImage } from './encode.js';
 import { CONTENT_TYPES, generateFilename, keptFilename } from './filename.js';
 import { checkHeader, checkSize, DEFAULT_LIMITS, readHeader, type ImageHeader, type Limits } from './limits.js';
 import { findMetadata, type MetadataFinding } from './metadata.js';
-import { applyFacePolicy, type FaceDecision, type FacePolicyOptions } from './policy.js';
+import { applyFacePolicy, faceSummary, type FaceDecision, type FacePolicyOptions } from './policy.js';
 import { renderReviewPreview } from './preview.js';
 import { sniffFormat } from './sniff.js';
 import type { DetectedFace, ImageFormat, OutputFormat, RawImage, RedactionMode } from './types.js';
@@ -48,6 +48,10 @@ export interface FacesReport {
   redacted: number;
   /** Every face found, in published-image pixels, with what was done. */
   faces: (FaceDecision & { frame?: number })[];
+  /** Possible faces (under the threshold, above the uncertain score) redacted as well; counted in `redacted`. */
+  possible?: number;
+  /** What was done and what a person should still check, in plain words (faceSummary). */
+  summary?: string;
 }
 
 export interface SanitiseReport {
@@ -155,7 +159,7 @@ export async function examine(input: Uint8Array, limits: Limits): Promise<{ head
 }
 
 async function handleFaces(image: DecodedImage, options: FaceOptions): Promise<{ faces: FacesReport; hold: boolean; reasons: string[] }> {
-  const minScore = Math.min(options.minScore, options.reviewBand?.[0] ?? 1);
+  const minScore = Math.min(options.minScore, options.reviewBand?.[0] ?? 1, options.uncertainScore ?? 1);
   const perFrame = [];
   for (let index = 0; index < image.frames; index++) {
     const frame = frameOf(image, index);
@@ -175,14 +179,19 @@ async function handleFaces(image: DecodedImage, options: FaceOptions): Promise<{
   const decisions = perFrame.flatMap(({ index, result }) =>
     result.faces.map((f) => (image.frames > 1 ? { ...f, frame: index } : f)),
   );
+  const identifiable = decisions.filter((f) => f.action !== 'too-small' && f.action !== 'uncertain' && !f.possible).length;
+  const redacted = hold ? 0 : decisions.filter((f) => f.action === 'redacted').length;
+  const possible = decisions.filter((f) => f.possible).length;
   return {
     faces: {
       policy: options.policy,
       minFacePx: options.minFacePx,
       redaction: options.redaction,
-      identifiable: decisions.filter((f) => f.action !== 'too-small' && f.action !== 'uncertain').length,
-      redacted: hold ? 0 : decisions.filter((f) => f.action === 'redacted').length,
+      identifiable,
+      redacted,
       faces: decisions,
+      possible,
+      summary: faceSummary({ found: identifiable, redacted, possible, held: hold }),
     },
     hold,
     reasons: [...new Set(perFrame.flatMap((f) => f.result.reasons))],

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { veilExtensions } from '../src/extensions.js';
 import { detectFaces } from '../src/pipeline/faces.js';
 import { DEMO_PHOTO } from './helpers/fixtures.js';
-import { detailSurviving, grayOf, regionMean, regionVariance } from './helpers/review-regions.js';
+import { detailSurviving, grayOf, isVeilGrey, regionVariance } from './helpers/review-regions.js';
 import { send } from './helpers/http.js';
 import { deleteRedisPrefix } from './helpers/redis-server.js';
 import { startStubUpstream, type StubUpstream } from './helpers/stub-upstream.js';
@@ -119,7 +119,8 @@ describe('held photos under FACE_POLICY=hold', () => {
     const id = /Reference: (\S+)\./.exec(JSON.parse(upload.body.toString()).message)![1]!;
     const listed = JSON.parse((await api(`/review/${id}`)).body.toString()).redactionBoxes;
     expect(listed).toMatchObject({ imageWidth: 1200, imageHeight: 800 });
-    expect(listed.boxes).toHaveLength(3);
+    // The detector's own boxes (three people, and whatever else it is unsure about): the third is removed.
+    expect(listed.boxes.length).toBeGreaterThanOrEqual(3);
     const added: [number, number, number, number] = [150, 590, 150, 150]; // the tartan skirt, standing for a missed face
     const removed = listed.boxes[2] as [number, number, number, number];
     const bad = await api(`/review/${id}/approve-redacted`, 'POST', { boxes: [[1100, 700, 200, 200]] });
@@ -132,15 +133,15 @@ describe('held photos under FACE_POLICY=hold', () => {
     const approved = await grayOf((await api(`/review/${id}/approved`)).body);
     const original = await grayOf(smaller);
     expect(approved.width).toBe(1200); // already under MAX_EDGE: same pixels as the original
-    expect(Math.abs(regionMean(approved, added, 1200) - 128)).toBeLessThan(3);
-    expect(regionVariance(approved, added, 1200)).toBeLessThan(4);
+    expect(isVeilGrey(approved, added, 1200)).toBe(true); // Veil's greys: the photo's detail there is gone
     expect(regionVariance(original, added, 1200)).toBeGreaterThan(100);
     expect(detailSurviving(original, approved, removed, 1200)).toBeGreaterThan(0.9);
 
     const audit = JSON.parse((await api('/audit?format=json&type=review')).body.toString()).records as Array<{ action: string; itemId: string; boxes?: unknown }>;
     const mine = audit.filter((r) => r.itemId === id);
     expect(mine.map((r) => r.action)).toEqual(['edit-boxes', 'approve-redacted']);
-    expect(mine[0]!.boxes).toEqual({ added: 1, removed: 1, total: 3, addedSizes: ['150×150'], removedSizes: [`${removed[2]}×${removed[3]}`] });
+    const dropped = (listed.boxes as number[][]).slice(2);
+    expect(mine[0]!.boxes).toEqual({ added: 1, removed: dropped.length, total: 3, addedSizes: ['150×150'], removedSizes: dropped.map((b) => `${b[2]}×${b[3]}`) });
 
     // The same original uploaded again passes with the reviewer's boxes, not the detector's.
     cms.requests.length = 0;
@@ -152,7 +153,7 @@ describe('held photos under FACE_POLICY=hold', () => {
     });
     expect(again.status).toBe(200);
     const published = await grayOf(cms.requests[0]!.body);
-    expect(Math.abs(regionMean(published, added, 1200) - 128)).toBeLessThan(3);
+    expect(isVeilGrey(published, added, 1200)).toBe(true);
     expect(detailSurviving(original, published, removed, 1200)).toBeGreaterThan(0.9);
   });
 

@@ -100,6 +100,9 @@ describe('data: URI spellings', () => {
     const { gzipSync } = await import('node:zlib');
     return req(ctx, '/api/photo', 'application/json', JSON.stringify({ gz: b64(gzipSync(ctx.photo)) }));
   });
+  attempt('base64 of the base64 of the JPEG (encoded twice)', 'jpeg', (ctx) => req(ctx, '/api/photo', 'application/json', JSON.stringify({ twice: b64(Buffer.from(b64(ctx.photo))) })));
+  attempt('base64 of a JSON document holding a data: URI', 'jpeg', (ctx) => req(ctx, '/api/photo', 'application/json', JSON.stringify({ doc: b64(Buffer.from(JSON.stringify({ img: `data:image/jpeg;base64,${s(ctx)}` }))) })));
+  attempt('quoted-printable raw bytes in a text body', 'jpeg', (ctx) => req(ctx, '/api/notes', 'text/plain', [...ctx.photo].map((x) => (x >= 33 && x <= 126 && x !== 61 ? String.fromCharCode(x) : `=${x.toString(16).toUpperCase().padStart(2, '0')}`)).join('').replace(/(.{72})/g, '$1=\r\n')));
   attempt('base64 in a JSON array of strings', 'jpeg', (ctx) => req(ctx, '/api/photo', 'application/json', JSON.stringify({ chunks: s(ctx).match(/.{1,1000}/g) })));
   attempt('PNG as a data: URI in XML', 'png', (ctx) => req(ctx, '/feed', 'application/xml', `<entry><content type="html">&lt;img src="${dataUri(ctx.photo, 'image/png')}"&gt;</content></entry>`));
   attempt('WebP as data:image/webp in JSON', 'webp', (ctx) => body(ctx, dataUri(ctx.photo, 'image/webp')));

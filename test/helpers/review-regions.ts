@@ -109,3 +109,13 @@ export function detailSurviving(original: Gray, redacted: Gray, box: OriginalBox
   }
   return aa === 0 || bb === 0 ? 0 : ab / Math.sqrt(aa * bb);
 }
+
+/**
+ * Whether a region is Veil's 'solid' redaction: its two fixed greys (128 and 96, in cells, so the
+ * detector sees no head outline), nothing of the photo. The mean lies between the two and the
+ * variance is what two shades give (at most (32/2)^2 = 256, plus JPEG's ringing at cell edges).
+ */
+export function isVeilGrey(image: Gray, box: OriginalBox, originalWidth: number): boolean {
+  const mean = regionMean(image, box, originalWidth);
+  return mean >= 93 && mean <= 131 && regionVariance(image, box, originalWidth) < 300;
+}

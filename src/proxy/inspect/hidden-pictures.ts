@@ -1,7 +1,7 @@
 import type { ImageKind } from './looks-like-image.js';
 import { containerKind } from './body-nature.js';
 import { findPictureSignature } from './picture-signatures.js';
-import { decodeText } from './text-encoding.js';
+import { decodeText, detectTextEncoding } from './text-encoding.js';
 
 /**
  * The last look at a body Veil is about to pass on: is there a picture in it, in ANY spelling a
@@ -38,25 +38,38 @@ const XML_TEXT = />([^<]+)</g;
 
 /** `ours`: pictures Veil already sanitised into this body, wherever they appear whole. */
 export function findHiddenPicture(bytes: Uint8Array, ours: readonly Uint8Array[] = [], containers?: Uint8Array[]): HiddenPicture | undefined {
+  let depth = 0;
   const find = (data: Uint8Array) => {
     // A document or video spelled as text is handed back to be looked inside (it is async work).
     if (containers && containers.length < MAX_CONTAINERS && data.length > 64 && containerKind(data.subarray(0, 1024))) containers.push(data);
+    // Decoded text (base64 of base64, base64 of a JSON document) is looked at again as a view.
+    if (depth < MAX_DEPTH && data.length >= MIN_BASE64_CHARS && detectTextEncoding(data.subarray(0, 4096)) === 'utf-8') {
+      const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('latin1');
+      if (!seen.has(text)) {
+        seen.add(text);
+        budget -= text.length;
+        views.push({ text, spelling: 'decoded', depth: depth + 1 });
+      }
+    }
     return findPictureSignature(data, 0, ours);
   };
-  const raw = find(bytes);
-  if (raw) return { kind: raw.kind, spelling: 'raw' };
   const latin1 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   const views: { text: string; spelling: string; depth: number }[] = [{ text: latin1, spelling: 'text', depth: 0 }];
+  const seen = new Set<string>([latin1]);
+  let budget = Math.max(8 * latin1.length, 1 << 20);
   const decoded = decodeText(bytes);
   if (decoded && decoded.encoding !== 'utf-8') views.push({ text: decoded.text, spelling: decoded.encoding, depth: 1 });
+  const raw = find(bytes);
+  if (raw) return { kind: raw.kind, spelling: 'raw' };
   // Binary data is searched as it is: no server percent- or entity-decodes it, and unwrapping a
   // large binary body would cost memory for nothing.
   if (!decoded) views[0]!.depth = MAX_DEPTH;
-  const seen = new Set<string>([latin1]);
-  let budget = Math.max(8 * latin1.length, 1 << 20);
 
   while (views.length > 0) {
     const view = views.shift()!;
+    depth = view.depth;
+    // More nested text than this is not something Veil can judge with confidence.
+    if (budget < 0) return { kind: 'jpeg', spelling: 'too-deeply-nested' };
     // Veil's own pictures, where a decoding shows them as bytes, are blanked before anything
     // else: a further decoding of their bytes would mangle them into "someone else's" picture.
     if (ours.length > 0 && view.depth > 0) view.text = blankOurs(view.text, ours);
@@ -185,6 +198,11 @@ const UNWRAPPERS: [string, Unwrapper][] = [
           return NAMED_ENTITIES[name!.toLowerCase()] ?? whole;
         });
     },
+  ],
+  [
+    'quoted-printable',
+    // PHP's quoted_printable_decode, as mail-style bodies are read: =XX bytes and soft line breaks.
+    (t) => (/=[0-9A-F]{2}/.test(t) ? t.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))) : undefined),
   ],
   [
     'comments',

@@ -116,15 +116,30 @@ function tiffOffsetOk(b: Uint8Array): boolean {
   return offset >= 8 && offset < 1 << 20;
 }
 
-/** SOI, then a marker with a length whose segment ends where another marker begins (or the window ends). */
+/** What a JPEG's first segment after the SOI is in practice: APPn, DQT, DHT, SOF0-2, COM. */
+const FIRST_SEGMENTS = new Set([0xe0, 0xe1, 0xe2, 0xe3, 0xe4, 0xe5, 0xe6, 0xe7, 0xe8, 0xe9, 0xea, 0xeb, 0xec, 0xed, 0xee, 0xef, 0xdb, 0xc4, 0xc0, 0xc1, 0xc2, 0xfe]);
+
+/**
+ * SOI, a usual first segment, and its length leading to the next marker, whose length leads to a
+ * third (as far as the window reaches). Random data passes this about once in 2^47 positions, so a
+ * gigabyte of video does not look like a photo.
+ */
 function jpegSegmentOk(b: Uint8Array): boolean {
-  const marker = b[3]!;
-  if (marker < 0xc0 || marker === 0xd8 || marker === 0xff) return false;
-  if (b.length < 6) return true;
-  const length = (b[4]! << 8) | b[5]!;
-  if (length < 2) return false;
-  const next = 4 + length;
-  return next >= b.length || b[next] === 0xff;
+  if (!FIRST_SEGMENTS.has(b[3]!)) return false;
+  let at = 2;
+  for (let links = 0; links < 2; links++) {
+    if (at + 4 > b.length) return true;
+    const length = (b[at + 2]! << 8) | b[at + 3]!;
+    if (length < 2) return false;
+    const next = at + 2 + length;
+    if (next + 1 >= b.length) return true;
+    const marker = b[next + 1]!;
+    if (b[next] !== 0xff || marker < 0xc0 || marker === 0xd8 || marker === 0xff) return false;
+    // Entropy-coded data follows SOS: nothing more to chain.
+    if (marker === 0xda) return true;
+    at = next;
+  }
+  return true;
 }
 
 /** Markers a JPEG's segments start with (after the SOI), and the length-less ones. */

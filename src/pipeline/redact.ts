@@ -20,6 +20,13 @@ export const DEFAULT_REDACTION_PADDING = 0.25;
 export const CELLS_ACROSS_FACE = 6;
 /** Fully replaced inside this fraction of the ellipse's radii; the rest of the way it fades out. */
 const SOLID_CORE = 0.85;
+/**
+ * How far each cell's mean colour is pulled toward Veil's grey. A skin-toned blob in a head's
+ * outline is still a face to a detector once the photo is shrunk to a thumbnail (WordPress makes
+ * 150 and 300 px copies); half grey leaves the patch's colour roughly in place but no face.
+ * 'blur' only: 'pixelate' keeps true cell colours (and its hard block edges break the outline).
+ */
+const TOWARD_GREY = 0.5;
 /** 'blur' darkens every other cell by this much (see coarse). */
 const CELL_SHADE_STEP = 24;
 /** 'solid' mode paints this; a fixed grey says nothing about the person. */
@@ -133,8 +140,10 @@ async function coarse(image: RawImage, region: { x0: number; y0: number; width: 
     }
   }
   const means = Buffer.alloc(cols * rows * 3);
+  const toward = mode === 'blur' ? TOWARD_GREY : 0;
+  const keep = 1 - toward;
   for (let cell = 0; cell < cols * rows; cell++) {
-    for (let c = 0; c < 3; c++) means[cell * 3 + c] = Math.round(sums[cell * 3 + c]! / counts[cell]!);
+    for (let c = 0; c < 3; c++) means[cell * 3 + c] = Math.round(keep * (sums[cell * 3 + c]! / counts[cell]!) + toward * SOLID_RGB[c]!);
   }
   if (mode === 'pixelate') {
     const out = Buffer.alloc(width * height * 3);

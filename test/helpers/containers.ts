@@ -1,22 +1,10 @@
-import { deflateRawSync, deflateSync } from 'node:zlib';
+import { crc32, deflateRawSync, deflateSync } from 'node:zlib';
 
 /**
  * Small documents, archives and videos built byte by byte, the way their formats lay them out, so
  * the tests need no office suite or camera: a PDF with a photo XObject, a DOCX-like ZIP with a
  * photo in word/media/, an MP4 whose udta carries a phone's ©xyz location.
  */
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(data: Buffer): number {
-  let c = 0xffffffff;
-  for (const byte of data) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 export interface ZipEntry {
   name: string;
@@ -35,7 +23,7 @@ export function zipArchive(entries: ZipEntry[]): Buffer {
   for (const entry of entries) {
     const name = Buffer.from(entry.name, 'utf8');
     const body = entry.deflate ? deflateRawSync(entry.data) : entry.data;
-    const crc = crc32(entry.data);
+    const crc = crc32(entry.data) >>> 0;
     const flags = entry.encrypted ? 1 : 0;
     const method = entry.deflate ? 8 : 0;
     const local = Buffer.alloc(30);

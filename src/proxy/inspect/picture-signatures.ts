@@ -82,7 +82,8 @@ function firstSignature(bytes: Uint8Array, from: number): FoundSignature | undef
       if (start >= from) {
         const window = buf.subarray(start, start + CONFIRM_BYTES);
         const kind = rasterKind(window);
-        if (kind && confirmed(kind, window)) {
+        // JPEG's segment chain may reach past the window: it is followed in all the bytes there are.
+        if (kind && confirmed(kind, kind === 'jpeg' ? buf.subarray(start) : window)) {
           best = { kind, offset: start };
           break;
         }

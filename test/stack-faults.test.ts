@@ -155,6 +155,9 @@ describe('a worker is killed (SIGKILL) mid-job', () => {
       const started = Date.now();
       const pending = rawUpload(proxy.port, big);
       await waitForActive(proxy);
+      // Frozen at once, so it cannot finish the photo while the second worker starts (YuNet made
+      // a 12 MP photo quick enough for that race); then killed as a crashed machine would be.
+      first.child.kill('SIGSTOP');
       const second = await startWorker(proxy);
       workers.push(second.child);
       await killed(first.child);

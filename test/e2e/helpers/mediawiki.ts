@@ -1,11 +1,11 @@
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../helpers/redis-server.js';
+import { listFiles, phpString, servePhp, type PhpServer } from './php-server.js';
 
 /*
  * Debian's MediaWiki package, served by PHP's built-in server, on an SQLite database of its own.
@@ -109,11 +109,6 @@ $wgShowExceptionDetails = true;
 `;
 }
 
-interface PhpServer {
-  log(): string;
-  stop(): Promise<void>;
-}
-
 async function startPhpServer(port: number, dir: string, settings: string, imagesDir: string): Promise<PhpServer> {
   const router = join(dir, 'router.php');
   writeFileSync(
@@ -131,74 +126,7 @@ if (strpos($path, '/veil-images/') === 0) {
 return false;
 `,
   );
-  const logFile = join(dir, 'php-server.log');
-  const logFd = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(
-    'php',
-    [
-      '-d', 'display_errors=0',
-      '-d', 'log_errors=1',
-      // Debian's php.ini defaults, said out loud: the reason MediaWiki's clients send big files in chunks.
-      '-d', 'upload_max_filesize=2M',
-      '-d', 'post_max_size=8M',
-      '-d', 'memory_limit=512M',
-      '-S', `127.0.0.1:${port}`,
-      '-t', MEDIAWIKI_DIR,
-      router,
-    ],
-    { detached: true, stdio: ['ignore', logFd, logFd], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PHP_CLI_SERVER_WORKERS: '4' } },
-  );
-  closeSync(logFd);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n') : '');
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    killGroup(child.pid!, 'SIGTERM');
-    const stopped = await Promise.race([exited.then(() => true), delay(3000).then(() => false)]);
-    if (!stopped) {
-      killGroup(child.pid!, 'SIGKILL');
-      await exited;
-    }
-  };
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`php -S exited with ${child.exitCode}:\n${log()}`);
-    if (await portOpen(port)) return { log, stop };
-    await delay(50);
-  }
-  await stop();
-  throw new Error(`php -S did not listen on port ${port}`);
+  // Debian's php.ini defaults, said out loud: the reason MediaWiki's clients send big files in chunks.
+  return servePhp({ port, docroot: MEDIAWIKI_DIR, router, logFile: join(dir, 'php-server.log'), ini: { upload_max_filesize: '2M', post_max_size: '8M' } });
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function phpString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath, entry.name));
-}

@@ -1,11 +1,11 @@
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../helpers/redis-server.js';
+import { listFiles, phpString, servePhp, type PhpServer } from './php-server.js';
 import { createDatabase, dropAbandonedDatabases, processAlive, type Database } from './mariadb.js';
 
 /*
@@ -221,11 +221,6 @@ if (!empty($meta['original_image'])) $files[] = array('size' => 'original_image'
 return $files;
 `;
 
-interface PhpServer {
-  log(): string;
-  stop(): Promise<void>;
-}
-
 /**
  * php -S with four workers: WordPress calls itself over HTTP (installer, loopback checks), which
  * deadlocks a single-worker server. It gets a process group of its own, so stopping it stops
@@ -235,80 +230,7 @@ async function startPhpServer(port: number, configName: string, dir: string): Pr
   const router = join(dir, 'router.php');
   // Declining (return false) lets php -S serve the request as usual, with $_SERVER as set here.
   writeFileSync(router, `<?php\n$_SERVER['WORDPRESS_CONFIG'] = ${phpString(configName)};\nreturn false;\n`);
-  const logFile = join(dir, 'php-server.log');
-  const logFd = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(
-    'php',
-    [
-      '-d', 'display_errors=0',
-      '-d', 'log_errors=1',
-      '-d', 'upload_max_filesize=64M',
-      '-d', 'post_max_size=64M',
-      '-d', 'memory_limit=512M',
-      '-S', `127.0.0.1:${port}`,
-      '-t', WORDPRESS_DIR,
-      router,
-    ],
-    {
-      detached: true,
-      stdio: ['ignore', logFd, logFd],
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', PHP_CLI_SERVER_WORKERS: '4' },
-    },
-  );
-  closeSync(logFd);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const log = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-40).join('\n') : '');
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    killGroup(child.pid!, 'SIGTERM');
-    const stopped = await Promise.race([exited.then(() => true), delay(3000).then(() => false)]);
-    if (!stopped) {
-      killGroup(child.pid!, 'SIGKILL');
-      await exited;
-    }
-  };
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`php -S exited with ${child.exitCode}`);
-    if (await portOpen(port)) return { log, stop };
-    await delay(50);
-  }
-  await stop();
-  throw new Error(`php -S did not listen on port ${port}`);
-}
-
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function phpString(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => join(entry.parentPath ?? entry.path, entry.name))
-    .sort();
+  return servePhp({ port, docroot: WORDPRESS_DIR, router, logFile: join(dir, 'php-server.log'), ini: { upload_max_filesize: '64M', post_max_size: '64M' } });
 }
 
 /** Config files and temp folders left by runs whose process is gone, and their databases. */

@@ -6,16 +6,15 @@ import { looksLikeImage } from './inspect/looks-like-image.js';
 import { readMultipartForm, type FormPart, type MultipartUpload } from './multipart/multipart-form.js';
 import { rebuildMultipart, type PartReplacement } from './multipart/multipart-rebuild.js';
 import { bodyNature, NATURE_BYTES, type ContainerKind } from './inspect/body-nature.js';
-import { containerRefusal, refuseContainersInside, scanContainer, type BodyBytes } from './inspect/containers.js';
+import { containerRefusal, hasPictureSignature, scanContainer, type BodyBytes } from './inspect/containers.js';
 import type { ImageKind } from './inspect/looks-like-image.js';
 import { peekBody } from './inspect/peek.js';
-import { readPicture } from './inspect/raw-read.js';
 import { SignatureGuard } from './inspect/signature-guard.js';
-import { hiddenPicture, textPass, type TextPass } from './inspect/text-pass.js';
-import { endsLikeJpegTail, findPictureSignature, looksLikeJpegScan } from './inspect/picture-signatures.js';
+import { textPass, type TextPass } from './inspect/text-pass.js';
+import { isPictureTail } from './inspect/picture-signatures.js';
 import { sanitiseAll } from './run-sanitiser.js';
 import type { SpoolFactory } from './spool/spool.js';
-import { bodyTooLarge, compressedBody, unreadableForm } from './upload-errors.js';
+import { bodyTooLarge, compressedBody, hiddenPicture, imageTooLarge, unreadableForm } from './upload-errors.js';
 import type { ProxyLimits, SanitiseUpload, UploadContext, UploadEvent, UploadFile } from './types.js';
 
 export interface InterceptOptions {
@@ -173,8 +172,7 @@ class UploadRun {
         if (await hasPictureSignature(range)) throw hiddenPicture();
         continue;
       }
-      const pass = textPass(await range.read(0, range.size));
-      await refuseContainersInside(pass.containers, { maxInMemoryBytes: limit });
+      const pass = await textPass(await range.read(0, range.size), { maxInMemoryBytes: limit });
       if (pass.images.length > 0) found.push({ part, pass });
     }
     return found;
@@ -206,7 +204,11 @@ class UploadRun {
   /** The body is one picture: sanitised, and sent on as the body of the same request. */
   async raw(body: ReadableStream<Uint8Array>, _format: ImageKind): Promise<Response> {
     const { limits } = this.options;
-    const bytes = await readPicture(body, { maxUploadBytes: limits.maxUploadBytes, declaredLength: declaredLength(this.req) });
+    if (declaredLength(this.req) > limits.maxUploadBytes) {
+      await body.cancel().catch(() => undefined);
+      throw imageTooLarge(limits.maxUploadBytes);
+    }
+    const bytes = await readWhole(body, limits.maxUploadBytes, imageTooLarge);
     this.images = 1;
     this.filename = dispositionFilename(this.req.headers.get('content-disposition')) ?? this.match.filename;
     const file: UploadFile = { bytes, filename: this.filename, declaredType: this.req.headers.get('content-type') ?? undefined };
@@ -254,8 +256,7 @@ class UploadRun {
    */
   async text(body: ReadableStream<Uint8Array> | Uint8Array, previous?: { contentType: string; ours: { uploadId: string; bytes: Uint8Array }[] }): Promise<Response> {
     const bytes = body instanceof Uint8Array ? body : await readWhole(body, this.textLimit());
-    const pass = textPass(bytes, previous?.ours.map((o) => o.bytes));
-    await refuseContainersInside(pass.containers, { maxInMemoryBytes: this.textLimit() });
+    const pass = await textPass(bytes, { maxInMemoryBytes: this.textLimit() }, previous?.ours.map((o) => o.bytes));
     const earlier = previous?.ours ?? [];
     if (pass.images.length === 0) {
       if (!previous) return this.options.forward(this.withBody(this.req.headers, bytes));
@@ -307,7 +308,7 @@ class UploadRun {
     const peeked = declaredLength(this.req) > this.textLimit() ? { ended: false, head: new Uint8Array(0), body } : await peekBody(body, this.textLimit() + 1);
     if (peeked.ended) {
       const bytes = peeked.head;
-      if (endsLikeJpegTail(bytes) || looksLikeJpegScan(bytes)) throw hiddenPicture();
+      if (isPictureTail(bytes)) throw hiddenPicture();
       return this.text(bytes);
     }
     const guard = new SignatureGuard();
@@ -368,20 +369,10 @@ function fileOf(parts: FormPart[], outcomes: unknown[], problem: unknown): strin
   return parts[at >= 0 ? at : 0]?.filename;
 }
 
-/** A large part searched in windows that overlap by more than any signature's confirmation. */
-async function hasPictureSignature(range: BodyBytes): Promise<boolean> {
-  const window = 4 * 1024 * 1024;
-  const overlap = 8 * 1024;
-  for (let at = 0; at < range.size; at += window) {
-    if (findPictureSignature(await range.read(Math.max(0, at - overlap), Math.min(range.size, at + window)))) return true;
-  }
-  return false;
-}
-
-/** The whole body, refused with FILE_TOO_LARGE past `max` bytes. */
-async function readWhole(body: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+/** The whole body, refused with FILE_TOO_LARGE (worded by `tooLarge`) past `max` bytes. */
+async function readWhole(body: ReadableStream<Uint8Array>, max: number, tooLarge: (max: number) => VeilError = bodyTooLarge): Promise<Uint8Array> {
   const bytes = await readBounded(body, max);
-  if (!bytes) throw bodyTooLarge(max);
+  if (!bytes) throw tooLarge(max);
   return bytes;
 }
 

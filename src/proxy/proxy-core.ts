@@ -13,7 +13,7 @@ import { wordpressAdapter } from './cms/wordpress.js';
 import { clientAddress } from './forward/headers.js';
 import { interceptUpload } from './intercept.js';
 import { findHiddenPicture } from './inspect/hidden-pictures.js';
-import { hiddenPicture } from './inspect/text-pass.js';
+import { hiddenPicture } from './upload-errors.js';
 import { genericAnswer } from './cms/answers.js';
 import type { SpoolFactory } from './spool/spool.js';
 import type { ForwardHints, Forwarder, ProxyLimits, SanitiseUpload, UploadContext, UploadEvent } from './types.js';

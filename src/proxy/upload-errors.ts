@@ -30,3 +30,11 @@ export function compressedBody(encoding: string): VeilError {
     `Veil cannot check uploads sent compressed (Content-Encoding: ${encoding}), so this one was stopped before reaching the website.`,
   );
 }
+
+/** A picture inside a request in a spelling Veil cannot rewrite in place (after padding, hex, entities...). */
+export function hiddenPicture(): VeilError {
+  return new VeilError(
+    'HIDDEN_PICTURE',
+    'This upload holds a picture written in a way Veil cannot safely rewrite, so it was stopped before reaching the website. Please add the picture with the website\'s own image upload instead of pasting it.',
+  );
+}

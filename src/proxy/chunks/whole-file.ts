@@ -1,8 +1,9 @@
 import { toVeilError, type VeilError } from '../../pipeline/errors.js';
 import { bodyNature, NATURE_BYTES } from '../inspect/body-nature.js';
-import { containerRefusal, refuseContainersInside, scanContainer } from '../inspect/containers.js';
-import { endsLikeJpegTail } from '../inspect/picture-signatures.js';
-import { hiddenPicture, textPass } from '../inspect/text-pass.js';
+import { containerRefusal, scanContainer } from '../inspect/containers.js';
+import { isPictureTail } from '../inspect/picture-signatures.js';
+import { textPass } from '../inspect/text-pass.js';
+import { hiddenPicture } from '../upload-errors.js';
 
 /**
  * Once a file is put together it gets the same one decision as a body sent whole
@@ -20,10 +21,9 @@ export async function judgeWholeFile(bytes: Uint8Array): Promise<WholeFile> {
       const finding = await scanContainer(nature.format, { size: bytes.length, read: async (start, end) => bytes.subarray(start, end) }, { maxInMemoryBytes: bytes.length });
       if (finding) throw containerRefusal(nature.format, finding);
     } else {
-      const pass = textPass(bytes);
+      const pass = await textPass(bytes, { maxInMemoryBytes: bytes.length });
       // A file that arrived in pieces is not rewritten in place: its pictures go no further.
-      if (pass.images.length > 0 || endsLikeJpegTail(bytes)) throw hiddenPicture();
-      await refuseContainersInside(pass.containers, { maxInMemoryBytes: bytes.length });
+      if (pass.images.length > 0 || isPictureTail(bytes)) throw hiddenPicture();
     }
   } catch (err) {
     return { kind: 'refused', error: toVeilError(err) };

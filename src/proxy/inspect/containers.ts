@@ -251,12 +251,23 @@ function metadataFinding(type: string, content: Uint8Array): Finding | undefined
 // --- Matroska / WebM, RIFF (AVI, WAV): too large to read whole, scanned in windows ----------------
 
 const WINDOW = 4 * 1024 * 1024;
-const OVERLAP = 4096 + 64;
+/** More than any signature's confirmation reads, so one split by a window edge is seen whole. */
+const OVERLAP = 8 * 1024;
 const STREAMED_LOCATION = /LOCATION|ISO6709|GPS(Latitude|Longitude)|exif:GPS|\xa9xyz/;
 
+/** A body too large to read whole, as overlapping windows. */
+async function* windows(body: BodyBytes): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < body.size; at += WINDOW) yield body.read(Math.max(0, at - OVERLAP), Math.min(body.size, at + WINDOW));
+}
+
+/** A picture signature anywhere in a body too large to read whole (a large form part). */
+export async function hasPictureSignature(body: BodyBytes): Promise<boolean> {
+  for await (const window of windows(body)) if (findPictureSignature(window)) return true;
+  return false;
+}
+
 async function scanStreamed(body: BodyBytes): Promise<Finding | undefined> {
-  for (let at = 0; at < body.size; at += WINDOW) {
-    const window = await body.read(Math.max(0, at - OVERLAP), Math.min(body.size, at + WINDOW));
+  for await (const window of windows(body)) {
     const text = latin1(window);
     if (STREAMED_LOCATION.test(text)) return 'location';
     // Matroska attachments (cover art) declare an image type; AVI's MJPEG frames are JPEGs.

@@ -183,6 +183,11 @@ export function looksLikeJpegScan(b: Uint8Array): boolean {
   return ffs >= 16 && stuffed / ffs >= 0.9;
 }
 
+/** The end of a JPEG without its start: its scan data, or a body ending in EOI. Judged on a whole body. */
+export function isPictureTail(b: Uint8Array): boolean {
+  return endsLikeJpegTail(b) || looksLikeJpegScan(b);
+}
+
 /** A binary tail of a JPEG: the last bytes are EOI. Judged on the whole body. */
 export function endsLikeJpegTail(b: Uint8Array): boolean {
   return b.length >= 2 && b[b.length - 2] === 0xff && b[b.length - 1] === 0xd9;

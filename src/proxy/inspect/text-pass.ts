@@ -1,4 +1,5 @@
-import { VeilError } from '../../pipeline/errors.js';
+import { hiddenPicture } from '../upload-errors.js';
+import { refuseContainersInside, type ContainerLimits } from './containers.js';
 import { findEmbeddedImages, replaceEmbeddedImages } from './embedded-images.js';
 import { findHiddenPicture } from './hidden-pictures.js';
 import { findPictureSignature } from './picture-signatures.js';
@@ -7,8 +8,6 @@ import { decodeText, encodeText } from './text-encoding.js';
 /** Pictures found in a body read whole, and how to put sanitised ones in their place. */
 export interface TextPass {
   images: Uint8Array[];
-  /** Documents and videos spelled inside the text (base64 PDFs, data:video URIs), to be looked inside. */
-  containers: Uint8Array[];
   rebuild(sanitised: { bytes: Uint8Array; contentType: string }[]): Uint8Array;
 }
 
@@ -17,9 +16,11 @@ export interface TextPass {
  * the ways editors and APIs write them (embedded-images.ts) are found to be sanitised in place, in
  * the body's own text encoding (UTF-16 and UTF-32 included); then whatever remains is searched for
  * a picture in any other spelling (hidden-pictures.ts), and such a body is refused, never passed.
- * `ours` are pictures Veil has already sanitised into this body (an adapter's own pass).
+ * Documents and videos spelled inside the text (a base64 PDF, a data:video URI) are looked inside
+ * as if sent on their own. `ours` are pictures Veil has already sanitised into this body (an
+ * adapter's own pass).
  */
-export function textPass(body: Uint8Array, ours: readonly Uint8Array[] = []): TextPass {
+export async function textPass(body: Uint8Array, limits: ContainerLimits, ours: readonly Uint8Array[] = []): Promise<TextPass> {
   const decoded = decodeText(body);
   // Wide encodings are searched and rewritten as UTF-8, then written back as they came.
   const wide = decoded && decoded.encoding !== 'utf-8' ? decoded : undefined;
@@ -33,10 +34,10 @@ export function textPass(body: Uint8Array, ours: readonly Uint8Array[] = []): Te
   const containers: Uint8Array[] = [];
   const hidden = findHiddenPicture(masked, ours, containers) ?? (wide ? findPictureSignature(body, 0, ours) : undefined);
   if (hidden) throw hiddenPicture();
+  await refuseContainersInside(containers, limits);
 
   return {
     images: found.map((image) => image.bytes),
-    containers,
     rebuild(sanitised) {
       const rewritten = replaceEmbeddedImages(working, found, sanitised);
       return wide ? encodeText(wide, Buffer.from(rewritten).toString('utf8')) : rewritten;
@@ -46,11 +47,4 @@ export function textPass(body: Uint8Array, ours: readonly Uint8Array[] = []): Te
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-}
-
-export function hiddenPicture(): VeilError {
-  return new VeilError(
-    'HIDDEN_PICTURE',
-    'This upload holds a picture written in a way Veil cannot safely rewrite, so it was stopped before reaching the website. Please add the picture with the website\'s own image upload instead of pasting it.',
-  );
 }

@@ -18,23 +18,32 @@ export function iou(a: Candidate, b: Candidate): number {
   return inter / ((a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - inter);
 }
 
+/** One face's candidates: the best, every one overlapping it, and their score-weighted mean box. */
+export interface Cluster<T extends Candidate> {
+  best: T;
+  members: T[];
+  box: Omit<Candidate, 'score'>;
+}
+
 /**
  * Weighted non-maximum suppression (MediaPipe's): the best candidate and every one overlapping it
- * by `minIou` or more are one face, boxed by their score-weighted mean and scored by the best.
- * Passes, anchors and tiles that saw the same face agree better together than any one of them.
+ * by `minIou` or more are one face, boxed by their score-weighted mean. Passes, anchors and tiles
+ * that saw the same face agree better together than any one of them.
  */
-export function blendOverlapping(candidates: Candidate[], minIou: number): Candidate[] {
+export function clusterOverlapping<T extends Candidate>(candidates: T[], minIou: number): Cluster<T>[] {
   const sorted = [...candidates].sort((a, b) => b.score - a.score);
   const taken = new Uint8Array(sorted.length);
-  const faces: Candidate[] = [];
+  const clusters: Cluster<T>[] = [];
   for (let first = 0; first < sorted.length; first++) {
     if (taken[first]) continue;
     const best = sorted[first]!;
+    const members: T[] = [];
     const sum = { x0: 0, y0: 0, x1: 0, y1: 0, weight: 0 };
     for (let i = first; i < sorted.length; i++) {
       const c = sorted[i]!;
       if (taken[i] || (i !== first && iou(best, c) < minIou)) continue;
       taken[i] = 1;
+      members.push(c);
       sum.x0 += c.x0 * c.score;
       sum.y0 += c.y0 * c.score;
       sum.x1 += c.x1 * c.score;
@@ -42,9 +51,14 @@ export function blendOverlapping(candidates: Candidate[], minIou: number): Candi
       sum.weight += c.score;
     }
     const w = sum.weight || 1;
-    faces.push({ x0: sum.x0 / w, y0: sum.y0 / w, x1: sum.x1 / w, y1: sum.y1 / w, score: best.score });
+    clusters.push({ best, members, box: { x0: sum.x0 / w, y0: sum.y0 / w, x1: sum.x1 / w, y1: sum.y1 / w } });
   }
-  return faces;
+  return clusters;
+}
+
+/** Overlapping candidates as one face each, scored by the best of them. */
+export function blendOverlapping(candidates: Candidate[], minIou: number): Candidate[] {
+  return clusterOverlapping(candidates, minIou).map(({ best, box }) => ({ ...box, score: best.score }));
 }
 
 /** Whole pixels covering the candidate, clamped to the image. */

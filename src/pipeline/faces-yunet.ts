@@ -5,7 +5,7 @@
  */
 import sharp from 'sharp';
 import { YUNET_ALIGN, type YuNetLevel, type YuNetModel } from './faces-onnx.js';
-import { blendOverlapping, type Candidate, iou } from './faces-merge.js';
+import { blendOverlapping, clusterOverlapping, type Candidate } from './faces-merge.js';
 import type { RawImage } from './types.js';
 
 /**
@@ -90,33 +90,15 @@ export async function detectYuNet(
 }
 
 function fuse(looks: Look[], wholeImageLooks: number, crops: { x0: number; y0: number; x1: number; y1: number }[]): Candidate[] {
-  const sorted = [...looks].sort((a, b) => b.score - a.score);
-  const taken = new Uint8Array(sorted.length);
-  const out: Candidate[] = [];
-  for (let first = 0; first < sorted.length; first++) {
-    if (taken[first]) continue;
-    const best = sorted[first]!;
+  return clusterOverlapping(looks, LOOK_IOU).map(({ best, members, box }) => {
     const perPass = [0, 0, 0];
-    const sum = { x0: 0, y0: 0, x1: 0, y1: 0, weight: 0 };
-    for (let i = first; i < sorted.length; i++) {
-      const c = sorted[i]!;
-      if (taken[i] || (i !== first && iou(best, c) < LOOK_IOU)) continue;
-      taken[i] = 1;
-      perPass[c.pass] = Math.max(perPass[c.pass]!, c.score);
-      sum.x0 += c.x0 * c.score;
-      sum.y0 += c.y0 * c.score;
-      sum.x1 += c.x1 * c.score;
-      sum.y1 += c.y1 * c.score;
-      sum.weight += c.score;
-    }
+    for (const c of members) perPass[c.pass] = Math.max(perPass[c.pass]!, c.score);
     const cx = (best.x0 + best.x1) / 2;
     const cy = (best.y0 + best.y1) / 2;
     const zoomed = crops.some((k) => cx >= k.x0 && cx < k.x1 && cy >= k.y0 && cy < k.y1) ? 1 : 0;
     const score = (perPass[0]! + (wholeImageLooks > 1 ? perPass[1]! : 0) + (zoomed ? perPass[2]! : 0)) / (wholeImageLooks + zoomed);
-    const w = sum.weight || 1;
-    out.push({ x0: sum.x0 / w, y0: sum.y0 / w, x1: sum.x1 / w, y1: sum.y1 / w, score });
-  }
-  return out;
+    return { ...box, score };
+  });
 }
 
 /** One CROP-square window (base-pass pixels) centred on each seed, inside the image; near-duplicates merged. */

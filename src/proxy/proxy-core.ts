@@ -42,7 +42,7 @@ export interface ProxyCoreOptions {
   clientIp?: (req: Request) => string | undefined;
 }
 
-/** Shorter query strings cannot carry a picture with anything in it worth hiding. */
+/** Shorter paths and query strings cannot carry a picture with anything in it worth hiding. */
 const QUERY_PICTURE_MIN = 96;
 
 export const DEFAULT_LIMITS: ProxyLimits = {
@@ -91,9 +91,10 @@ export function createProxyCore(options: ProxyCoreOptions): MiddlewareHandler {
     const forward = (outgoing: Request): Promise<Response> => forwarder(outgoing, outgoing.url === req.url ? hints : { ...hints, rawTarget: undefined });
 
     const claim = hasBodyToInspect(req, Boolean(node)) ? firstClaim(adapters, req, url) : undefined;
-    // A picture can ride in the query string too (a CMS may store any parameter); short queries,
-    // which every page view has, cannot hold one and cost nothing here.
-    if (url.search.length >= QUERY_PICTURE_MIN && findHiddenPicture(new TextEncoder().encode(url.search))) {
+    // A picture can ride in the request target too (a CMS may store any parameter, and PHP apps
+    // read PATH_INFO); short targets, which nearly every page view has, cannot hold one.
+    const target = url.pathname + url.search;
+    if (target.length >= QUERY_PICTURE_MIN && findHiddenPicture(new TextEncoder().encode(target))) {
       const respond = claim?.match.respond ?? genericAnswer;
       return respond({ kind: 'refused', error: hiddenPicture() }, { url, fields: {}, accept: req.headers.get('accept') });
     }

@@ -47,6 +47,9 @@ describe('WordPress admin-ajax.php', () => {
   attempt('admin-ajax with the image as the query string', 'jpeg', (ctx) =>
     req(ctx, 'POST', `/wp-admin/admin-ajax.php?action=save&img=${encodeURIComponent(dataUri(ctx.photo.subarray(0, 3000)))}`, 'application/x-www-form-urlencoded', 'x=1'),
   );
+  attempt('the image as base64url in PATH_INFO (index.php/api/photo/...)', 'jpeg', (ctx) =>
+    req(ctx, 'POST', `/index.php/api/photo/${ctx.photo.subarray(0, 3000).toString('base64url')}`, 'application/x-www-form-urlencoded', 'x=1'),
+  );
 });
 
 describe('WordPress REST (wp-json) raw and multipart', () => {

@@ -7,11 +7,11 @@
  */
 import type { SanitiseOptions, SanitiseResult } from '../sanitise.js';
 
-export type ContainerKind = 'pdf' | 'office' | 'opendocument' | 'zip' | 'video';
+export type DocumentKind = 'pdf' | 'office' | 'opendocument' | 'zip' | 'video';
 
 /** What was done inside one container: counts and plain words only, never names or metadata values. */
 export interface DocumentReport {
-  kind: ContainerKind;
+  kind: DocumentKind;
   /** For people: "PDF document", "Word document (DOCX)", "MP4 video". */
   typeName: string;
   input: { bytes: number; filename?: string | undefined };

@@ -181,7 +181,7 @@ function covers(u: Box, box: Box): boolean {
   return iw > 0 && ih > 0 && (iw * ih) / (box[2] * box[3]) >= 0.5 && box[3] < 3 * u[3];
 }
 
-function meanLuma(data: Buffer, width: number, box: Box): number {
+export function meanLuma(data: Buffer, width: number, box: Box): number {
   const [x, y, w, h] = box.map(Math.round) as Box;
   let sum = 0;
   let n = 0;
@@ -305,7 +305,7 @@ export function recallAtPrecision(scored: Scored[], totalTruth: number, floor: n
 }
 
 /** As given, then beside the GT file, then beside each folder above it (labels may name paths from a set's root). */
-function resolveImage(file: string, gtPath: string): string {
+export function resolveImage(file: string, gtPath: string): string {
   if (path.isAbsolute(file) || existsSync(file)) return file;
   for (let dir = path.dirname(path.resolve(gtPath)); ; dir = path.dirname(dir)) {
     const beside = path.join(dir, file);

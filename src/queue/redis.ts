@@ -8,7 +8,9 @@ export type RedisRole =
   /** The proxy's side: commands fail at once when Redis is down, so an upload fails closed quickly. */
   | 'producer'
   /** Workers and event listeners block on Redis; BullMQ needs them to retry for ever. */
-  | 'blocking';
+  | 'blocking'
+  /** Small counters beside a request (sign-in limits): wait briefly for a connection, then fail. */
+  | 'counter';
 
 export function createRedis(url: string, role: RedisRole): Redis {
   const options: RedisOptions = {
@@ -17,7 +19,9 @@ export function createRedis(url: string, role: RedisRole): Redis {
     retryStrategy: (times) => Math.min(200 * times, 2000),
     ...(role === 'producer'
       ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
-      : { maxRetriesPerRequest: null, enableReadyCheck: false }),
+      : role === 'counter'
+        ? { maxRetriesPerRequest: 1, commandTimeout: 2000 }
+        : { maxRetriesPerRequest: null, enableReadyCheck: false }),
   };
   const redis = new Redis(url, options);
   // Connection errors are reported through health checks and failed uploads; without a listener

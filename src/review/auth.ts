@@ -8,7 +8,7 @@ import { LoginLimiter, type LoginLimiterOptions } from './rate-limit.js';
 import { SessionCodec, secretsEqual, type Session } from './session.js';
 
 export { hashPassword, verifyPassword, assertUsableAdminUsers, passwordHashProblem, DEFAULT_SCRYPT } from './passwords.js';
-export { LoginLimiter } from './rate-limit.js';
+export { LoginLimiter, MemoryAttemptStore, type LoginAttemptStore } from './rate-limit.js';
 export type { Session } from './session.js';
 
 export interface AdminAuthOptions {
@@ -27,6 +27,8 @@ export interface AdminAuthOptions {
   publicUrl?: string | null;
   limiter?: LoginLimiterOptions;
   clock?: () => number;
+  /** Told when the shared sign-in counts (Redis) cannot be reached; counting goes on in this process. */
+  onLimiterError?: (err: unknown) => void;
 }
 
 /** Who is asking: a signed-in person, or a script with the API token. */
@@ -39,8 +41,9 @@ export interface Principal {
 
 export type LoginResult =
   | { ok: true; user: AdminUser; token: string; session: Session }
-  | { ok: false; reason: 'invalid' }
-  | { ok: false; reason: 'locked'; retryAfterSeconds: number; justLocked: boolean };
+  /** retryAfterSeconds > 0: this failure started a backoff before the next try. */
+  | { ok: false; reason: 'invalid'; retryAfterSeconds: number }
+  | { ok: false; reason: 'locked'; retryAfterSeconds: number };
 
 export const SESSION_COOKIE = 'veil_session';
 export const LOGIN_COOKIE = 'veil_login';
@@ -79,7 +82,7 @@ export class AdminAuth {
     this.publicHttps = publicUrl?.protocol === 'https:';
     const secret = options.sessionSecret ?? randomBytes(32).toString('base64url');
     this.sessions = new SessionCodec(secret, () => this.users, this.ttlMs, options.clock);
-    this.limiter = new LoginLimiter({ ...options.limiter, ...(options.clock ? { clock: options.clock } : {}) });
+    this.limiter = new LoginLimiter({ ...options.limiter, ...(options.clock ? { clock: options.clock } : {}) }, options.onLimiterError);
   }
 
   get hasUsers(): boolean {
@@ -98,18 +101,17 @@ export class AdminAuth {
   /** Checks a name and password, with the rate limit; the caller audits the outcome. */
   async login(name: string, password: string, ip: string): Promise<LoginResult> {
     const typed = name.trim().slice(0, MAX_NAME_CHARS);
-    const wait = this.limiter.retryAfter(typed, ip);
-    if (wait > 0) return { ok: false, reason: 'locked', retryAfterSeconds: wait, justLocked: false };
+    const wait = await this.limiter.retryAfter(typed, ip);
+    if (wait > 0) return { ok: false, reason: 'locked', retryAfterSeconds: wait };
     const user = this.users.find((u) => u.name === typed);
     // An unknown name costs the same as a wrong password, so timing does not reveal user names.
     const ok = await verifyPassword(password, user?.hash ?? (await this.dummy()));
     if (!ok || !user) {
-      if (this.limiter.fail(typed, ip)) {
-        return { ok: false, reason: 'locked', retryAfterSeconds: this.limiter.retryAfter(typed, ip), justLocked: true };
-      }
-      return { ok: false, reason: 'invalid' };
+      const retryAfterSeconds = await this.limiter.fail(typed, ip);
+      // The failure is reported as such; the wait applies to the next try.
+      return { ok: false, reason: 'invalid', retryAfterSeconds };
     }
-    this.limiter.succeed(typed);
+    await this.limiter.succeed(typed, ip);
     const { token, session } = this.sessions.issue(user);
     return { ok: true, user, token, session };
   }

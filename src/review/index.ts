@@ -5,6 +5,8 @@ import type { Config } from '../config.js';
 import type { UploadJobData, UploadJobResult } from '../queue/jobs.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { ReviewActions, type Reprocess } from './actions.js';
+import { createRedis } from '../queue/redis.js';
+import { RedisAttemptStore } from '../queue/login-attempts.js';
 import { AdminAuth } from './auth.js';
 import { purgeDueRejections } from './expiry.js';
 import type { AdminEnv } from './guards.js';
@@ -63,7 +65,16 @@ export function createReviewSystem(options: ReviewSystemOptions): ReviewSystem {
   const audit = new AuditLog(store);
   const publisher = options.publisher ?? (config.wordpress ? createWordPressPublisher(config.wordpress) : noPublisher);
   const actions = new ReviewActions({ items, audit, reprocess: options.reprocess, publisher, log: options.log });
+  // Sign-in counts in Redis, so the limit holds however many proxies run.
+  const limiterRedis = createRedis(config.redis.url, 'counter');
+  let warnedLimiter = false;
   const auth = new AdminAuth({
+    limiter: { store: new RedisAttemptStore(limiterRedis, config.redis.prefix) },
+    onLimiterError: (err) => {
+      if (warnedLimiter) return;
+      warnedLimiter = true;
+      options.log?.('warn', 'Sign-in counts could not be kept in Redis; counting in this process until it answers', { error: err instanceof Error ? err.message : String(err) });
+    },
     users: config.admin.users,
     token: config.admin.token,
     sessionSecret: config.admin.sessionSecret,
@@ -103,6 +114,9 @@ export function createReviewSystem(options: ReviewSystemOptions): ReviewSystem {
         purgeRejected: () => purgeDueRejections({ items, audit, now: new Date() }),
         log: options.log,
       }),
-    close: () => actions.close(),
+    close: () => {
+      actions.close();
+      limiterRedis.disconnect();
+    },
   };
 }

@@ -73,12 +73,15 @@ export function pageRoutes(deps: AdminRoutesDeps): Hono<AdminEnv> {
       return c.redirect(next, 303);
     }
     if (result.reason === 'locked') {
-      if (result.justLocked) await audit.append({ type: 'login', outcome: 'locked', user: auth.auditName(name), clientIp: ip });
+      // Not audited: the failure that started the wait was, and a flood of refusals would bury the log.
       c.header('Retry-After', String(result.retryAfterSeconds));
-      const minutes = Math.max(1, Math.ceil(result.retryAfterSeconds / 60));
-      return again(`Too many failed sign-ins. Please wait ${plural(minutes, 'minute')} and try again.`, 429);
+      return again(`Too many failed sign-ins. Please wait ${waitWords(result.retryAfterSeconds)} and try again; the right password works after that.`, 429);
     }
-    await audit.append({ type: 'login', outcome: 'failure', user: auth.auditName(name), clientIp: ip });
+    await audit.append({ type: 'login', outcome: result.retryAfterSeconds > 0 ? 'locked' : 'failure', user: auth.auditName(name), clientIp: ip });
+    if (result.retryAfterSeconds > 0) {
+      c.header('Retry-After', String(result.retryAfterSeconds));
+      return again(`Wrong user name or password. Please wait ${waitWords(result.retryAfterSeconds)} before trying again.`, 401);
+    }
     return again('Wrong user name or password.', 401);
   });
 
@@ -316,4 +319,9 @@ function first(value: unknown): string | undefined {
 
 function all(value: unknown): string[] {
   return (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string');
+}
+
+/** "4 seconds", "2 minutes": a wait in words a person reads. */
+function waitWords(seconds: number): string {
+  return seconds < 90 ? plural(seconds, 'second') : plural(Math.ceil(seconds / 60), 'minute');
 }

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
+import type http from 'node:http';
 import type { Hono } from 'hono';
 import { createApp, type AppDeps, type HealthCheck } from './app.js';
 import type { Config } from './config.js';
@@ -10,6 +10,7 @@ import { answerUnexpectedErrors } from './ops/last-resort.js';
 import { createLogger, type Logger } from './ops/log.js';
 import { createMetrics } from './ops/metrics.js';
 import { loadFaceModel } from './pipeline/faces-onnx.js';
+import { createNodeServer, proxyPassThrough } from './proxy/node-server.js';
 import type { SanitiseUpload } from './proxy/types.js';
 import type { UploadJobData, UploadJobResult } from './queue/jobs.js';
 import { ensureRedis, redact } from './queue/redis.js';
@@ -114,7 +115,7 @@ export async function startVeil(config: Config, role: Role, makeExtensions?: Ext
     logger.info('worker started', { concurrency: config.workerConcurrency, redis: redact(redis.url), store: store.describe() });
   }
 
-  let server: ServerType | undefined;
+  let server: http.Server | undefined;
   let url: string | undefined;
   let app: Hono | undefined;
   if (role !== 'worker') {
@@ -155,7 +156,9 @@ export async function startVeil(config: Config, role: Role, makeExtensions?: Ext
       ...(extensions.isSignedInAdmin ? { isSignedInAdmin: extensions.isSignedInAdmin } : {}),
     });
     answerUnexpectedErrors(app, logger);
-    server = await listen(app, config.port, config.host);
+    // Page views without a body skip Hono (and its Web objects) when a real CMS is behind Veil.
+    const passThrough = demo || !config.upstreamUrl ? undefined : proxyPassThrough({ upstream: config.upstreamUrl, trustProxy: config.trustProxy });
+    server = await listen(createNodeServer(app.fetch, passThrough), config.port, config.host);
     const port = (server.address() as AddressInfo).port;
     url = `http://${config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host}:${port}`;
     logger.info(config.upstreamUrl ? 'proxy listening' : 'listening with the demo site (set UPSTREAM_URL to put Veil in front of your CMS)', {
@@ -178,9 +181,9 @@ export async function startVeil(config: Config, role: Role, makeExtensions?: Ext
   return { url, app, store, queue, stop };
 }
 
-function listen(app: Hono, port: number, hostname: string): Promise<ServerType> {
+function listen(server: http.Server, port: number, hostname: string): Promise<http.Server> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port, hostname }, () => resolve(server));
     server.once('error', reject);
+    server.listen(port, hostname, () => resolve(server));
   });
 }

@@ -43,7 +43,7 @@ export interface ProxyCoreOptions {
 }
 
 /** Shorter paths and query strings cannot carry a picture with anything in it worth hiding. */
-const QUERY_PICTURE_MIN = 96;
+export const QUERY_PICTURE_MIN = 96;
 
 export const DEFAULT_LIMITS: ProxyLimits = {
   maxUploadBytes: 50 * 1024 * 1024,

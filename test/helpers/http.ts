@@ -1,24 +1,37 @@
 import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { serve } from '@hono/node-server';
 import { createProxyApp, type ProxyOptions } from '../../src/proxy/app.js';
+import { createNodeServer, proxyPassThrough } from '../../src/proxy/node-server.js';
 
 export interface RunningProxy {
   port: number;
+  /** How many requests reached the Hono app (the rest went straight through in node:http). */
+  readonly honoRequests: number;
   url: URL;
   close(): Promise<void>;
 }
 
-/** The proxy served by @hono/node-server on a random loopback port, as `veil start` serves it. */
-export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
-  const app = createProxyApp(options);
-  const server = await new Promise<http.Server>((resolve) => {
-    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as http.Server)) as http.Server;
-  });
+/**
+ * The proxy on a random loopback port, as `veil start` serves it: plain pass-through in node:http,
+ * the rest through Hono (`passThrough: false` keeps every request on the Hono path).
+ */
+export async function startProxy(options: ProxyOptions & { passThrough?: boolean }): Promise<RunningProxy> {
+  const { passThrough = true, ...proxyOptions } = options;
+  const app = createProxyApp(proxyOptions);
+  let honoRequests = 0;
+  const fetch: typeof app.fetch = (...args) => {
+    honoRequests++;
+    return app.fetch(...args);
+  };
+  const server = createNodeServer(fetch, passThrough ? proxyPassThrough(proxyOptions) : undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     port,
+    get honoRequests() {
+      return honoRequests;
+    },
     url: new URL(`http://127.0.0.1:${port}/`),
     close: () =>
       new Promise<void>((resolve) => {

@@ -210,7 +210,8 @@ function nodeToWebStream(incoming: http.IncomingMessage, abortUpstream: () => vo
   );
 }
 
-function describeNetworkError(err: NodeJS.ErrnoException): string {
+/** An upstream failure in words a school's IT technician can act on (the reason part of a 502). */
+export function describeNetworkError(err: NodeJS.ErrnoException): string {
   switch (err.code) {
     case 'ECONNREFUSED':
       return "the website's server refused the connection (is it running?)";

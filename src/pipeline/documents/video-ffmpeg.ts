@@ -63,13 +63,13 @@ export async function probe(path: string, timeoutMs: number): Promise<Probe> {
 
 /**
  * Matroska/WebM without tags, chapters, attachments, title, dates or app names: every video,
- * sound and subtitle stream copied as it is. `bitexact` stops ffmpeg writing its own name,
+ * sound and subtitle stream copied as it is (`V`: videos, not attached pictures, which are photos). `bitexact` stops ffmpeg writing its own name,
  * version and the date into the new file.
  */
 export async function remuxMatroska(inputPath: string, outputPath: string, muxer: 'webm' | 'matroska', timeoutMs: number): Promise<void> {
   await run('ffmpeg', [
     '-v', 'error', '-nostdin', '-y', '-i', inputPath,
-    '-map', '0:v?', '-map', '0:a?', '-map', '0:s?', '-dn',
+    '-map', '0:V?', '-map', '0:a?', '-map', '0:s?', '-dn',
     '-c', 'copy', '-map_metadata', '-1', '-map_metadata:s', '-1', '-map_chapters', '-1',
     '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact',
     '-f', muxer, outputPath,

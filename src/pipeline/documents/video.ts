@@ -236,7 +236,8 @@ function rate(value: string | undefined): number {
 function noteMatroska(p: Probe, findings: Set<VideoFinding>, changes: string[]): void {
   for (const f of findingsForTags(p.format.tags)) findings.add(f);
   for (const s of p.streams) for (const f of findingsForTags(s.tags)) findings.add(f);
-  const attachments = p.streams.filter((s) => s.codec_type === 'attachment').length;
+  // Attached photos show up as video streams marked attached_pic; other files as attachments.
+  const attachments = p.streams.filter((s) => s.codec_type === 'attachment' || s.disposition?.['attached_pic']).length;
   if (attachments > 0) {
     findings.add('attachments');
     changes.push(`${plural(attachments, 'attachment')} removed.`);

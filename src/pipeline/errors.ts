@@ -42,6 +42,14 @@ export const ERROR_CODES = {
   INVALID_BOXES: 400,
   /** A redaction other than blur, pixelate or solid was asked for. */
   INVALID_REDACTION: 400,
+  /** A video whose structure Veil cannot read safely: truncated, boxes that overlap or overrun, loops. */
+  VIDEO_UNREADABLE: 422,
+  /** A video longer than Veil checks for faces (its sampled frames would leave too much unseen). */
+  VIDEO_TOO_LONG: 413,
+  /** A video over a stated limit other than length: frame rate, picture size, stream count, index size. */
+  VIDEO_LIMIT: 413,
+  /** A readable video in a layout Veil does not rewrite (fragmented MP4, data kept in other files). */
+  VIDEO_UNSUPPORTED: 415,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

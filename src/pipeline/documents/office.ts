@@ -72,10 +72,10 @@ export async function sanitiseOffice(bytes: Uint8Array, options: DocumentOptions
     }
   }
   for (const name of [...partOfType(CUSTOM_TYPE), 'docProps/custom.xml']) {
-    if (byName.has(name)) {
-      removed.add(name.toLowerCase());
-      note('custom properties');
-    }
+    const part = byName.get(name);
+    if (!part) continue;
+    removed.add(name.toLowerCase());
+    if (/<(?:[\w.-]+:)?property[\s>]/.test(decodeXml(part.data).text)) note('custom properties');
   }
   const corePart = partOfType(CORE_TYPE).find((n) => byName.has(n)) ?? (byName.has('docProps/core.xml') ? 'docProps/core.xml' : undefined);
 
@@ -127,7 +127,7 @@ const EMPTY_CORE =
 const CORE_KINDS: [string[], string][] = [
   [['creator'], 'author name'],
   [['lastModifiedBy'], "last editor's name"],
-  [['title', 'subject', 'description', 'keywords', 'category'], 'title, subject and keywords'],
+  [['title', 'subject', 'description', 'keywords', 'category'], 'title and subject'],
   [['created', 'modified', 'lastPrinted'], 'creation and editing dates'],
   [['revision', 'version', 'identifier', 'contentStatus', 'language'], 'revision details'],
 ];

@@ -100,7 +100,7 @@ const META_KINDS: [string[], string][] = [
   [['creator'], "last editor's name"],
   [['printed-by'], 'name of who printed it'],
   [['user-defined'], 'custom properties'],
-  [['title', 'subject', 'description', 'keyword'], 'title, subject and keywords'],
+  [['title', 'subject', 'description', 'keyword'], 'title and subject'],
   [['creation-date', 'date', 'print-date'], 'creation and editing dates'],
   [['editing-cycles', 'editing-duration'], 'revision details'],
   [['template', 'hyperlink-behaviour', 'auto-reload'], 'template and link locations'],

@@ -50,6 +50,16 @@ export const ERROR_CODES = {
   VIDEO_LIMIT: 413,
   /** A readable video in a layout Veil does not rewrite (fragmented MP4, data kept in other files). */
   VIDEO_UNSUPPORTED: 415,
+  /**
+   * An archive (a ZIP, or an Office/OpenDocument file, which are ZIPs) built in a way that could
+   * harm the server or fool an unpacker: a zip bomb, too many entries, names that climb out of
+   * the folder or repeat, links, overlapping or disagreeing entries, ZIP64, nesting too deep.
+   */
+  ARCHIVE_UNSAFE: 422,
+  /** An archive with password-protected entries: Veil cannot see what is inside. */
+  ARCHIVE_ENCRYPTED: 422,
+  /** An archive that is cut short or damaged, so it cannot be read to the end. */
+  CORRUPT_ARCHIVE: 422,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

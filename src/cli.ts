@@ -36,6 +36,13 @@ const COMMANDS: Record<string, Command> = {
       return { run: m.detectCommand, usage: m.DETECT_USAGE };
     },
   },
+  audit: {
+    summary: 'report (and with --fix, repair) the photos a site or folder already publishes',
+    load: async () => {
+      const m = await import('./commands/audit.js');
+      return { run: m.auditCommand, usage: m.AUDIT_USAGE };
+    },
+  },
   setup: {
     summary: 'first-time configuration: the first admin user, session key and API token',
     load: async () => {

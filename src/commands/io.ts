@@ -11,7 +11,7 @@ export interface CommandIO {
 export const processIO: CommandIO = { stdout: process.stdout, stderr: process.stderr };
 
 /** Exit statuses every command shares. */
-export const EXIT = { ok: 0, failed: 1, usage: 2, held: 3 } as const;
+export const EXIT = { ok: 0, failed: 1, usage: 2, held: 3, needsAction: 4 } as const;
 
 export class UsageError extends Error {}
 
